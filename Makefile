@@ -1,0 +1,44 @@
+# Watchkeeper developer commands. `make test` is what CI runs; it bootstraps everything.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+APT_PACKAGES := prometheus prometheus-alertmanager
+
+.PHONY: test dev crds lint bootstrap venv system-packages kube-binaries clean
+
+test: bootstrap ## run the whole test suite (what CI runs)
+	$(BIN)/python -m pytest
+
+dev: bootstrap ## a local API server + Prometheus, CRDs installed, operator in the foreground
+	$(BIN)/python -m devenv up
+
+crds: venv ## regenerate crds/ and the chart's copy from the models
+	$(BIN)/watchkeeper crds -o crds -o charts/watchkeeper/crds
+
+lint: venv ## ruff, mypy and the import-linter contract (the test suite runs these too)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
+
+bootstrap: venv system-packages kube-binaries
+
+venv: $(STAMP)
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+system-packages: ## Prometheus and Alertmanager from Debian (only when missing)
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+kube-binaries: ## build the pinned kube-apiserver once into ~/.cache/watchkeeper
+	bash hack/build-kube.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

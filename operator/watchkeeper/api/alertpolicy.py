@@ -1,0 +1,267 @@
+"""AlertPolicy: a PromQL query, how to compare it, severity thresholds and routing."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from itertools import pairwise
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from .common import (
+    Condition,
+    Duration,
+    KindDefinition,
+    ObjectName,
+    ObjectReference,
+    PrinterColumn,
+    Severity,
+    SpecModel,
+    WatchkeeperModel,
+    age_column,
+    cel,
+    conditions_field,
+    ready_column,
+)
+from .prometheus_source import PrometheusSource
+
+
+class Comparison(StrEnum):
+    GREATER_THAN = "GreaterThan"
+    GREATER_OR_EQUAL = "GreaterOrEqual"
+    LESS_THAN = "LessThan"
+    LESS_OR_EQUAL = "LessOrEqual"
+    EQUAL = "Equal"
+    NOT_EQUAL = "NotEqual"
+
+    @property
+    def ascending(self) -> bool | None:
+        """True when higher values are worse, False when lower are, None if undirected."""
+        if self in (Comparison.GREATER_THAN, Comparison.GREATER_OR_EQUAL):
+            return True
+        if self in (Comparison.LESS_THAN, Comparison.LESS_OR_EQUAL):
+            return False
+        return None
+
+
+class NoDataState(StrEnum):
+    OK = "Ok"
+    ALERTING = "Alerting"
+    KEEP_STATE = "KeepState"
+
+
+class ErrorState(StrEnum):
+    ALERTING = "Alerting"
+    KEEP_STATE = "KeepState"
+
+
+_SEVERITY_RANK = "{'Warning': 0, 'Critical': 1, 'Emergency': 2}"
+_LIST_MAP_BY_SEVERITY: dict[str, Any] = {
+    "x-kubernetes-list-type": "map",
+    "x-kubernetes-list-map-keys": ["severity"],
+}
+
+
+class Threshold(WatchkeeperModel):
+    """The value at which a severity is reached."""
+
+    severity: Severity = Field(description="Warning, Critical or Emergency.")
+    value: float = Field(
+        description="The series is at this severity when `value <comparison> this`.",
+    )
+
+
+class Deviation(WatchkeeperModel):
+    """How many standard deviations from the baseline reach a severity."""
+
+    severity: Severity = Field(description="Warning, Critical or Emergency.")
+    value: float = Field(gt=0, description="k in baseline +/- k*sigma.")
+
+
+class Adaptive(WatchkeeperModel):
+    """An adaptive band: baseline +/- k*sigma of the query over a window, computed by Prometheus."""
+
+    window: Duration = Field(description="How far back the baseline and sigma look, e.g. 1h.")
+    step: Duration = Field(default="1m", description="Subquery resolution within the window.")
+    deviations: list[Deviation] = Field(
+        min_length=1,
+        max_length=3,
+        description="k per severity, strictly increasing with severity.",
+        json_schema_extra=_LIST_MAP_BY_SEVERITY,
+    )
+
+
+class Routing(WatchkeeperModel):
+    """Where notifications for this policy's alerts go."""
+
+    channels: list[ObjectName] = Field(
+        default_factory=list,
+        max_length=32,
+        description="NotificationChannels in this namespace notified on every transition.",
+    )
+    escalation_policy_ref: ObjectName | None = Field(
+        default=None, description="An EscalationPolicy in this namespace to walk while firing."
+    )
+    repeat_interval: Duration = Field(
+        default="4h", description="Notify again this often while an alert keeps firing."
+    )
+    send_resolved: bool = Field(default=True, description="Notify when an alert resolves.")
+
+
+_THRESHOLD_ORDER = (
+    "!has(self.thresholds) || self.thresholds.all(a, self.thresholds.all(b, "
+    f"{_SEVERITY_RANK}[a.severity] < {_SEVERITY_RANK}[b.severity] ? "
+    "(self.comparison in ['GreaterThan', 'GreaterOrEqual'] ? a.value < b.value : "
+    "self.comparison in ['LessThan', 'LessOrEqual'] ? a.value > b.value : true) : true))"
+)
+_DEVIATION_ORDER = (
+    "!has(self.adaptive) || self.adaptive.deviations.all(a, self.adaptive.deviations.all(b, "
+    f"{_SEVERITY_RANK}[a.severity] < {_SEVERITY_RANK}[b.severity] ? a.value < b.value : true))"
+)
+
+
+class AlertPolicySpec(SpecModel):
+    """What to watch, when it is an alert, and who hears about it."""
+
+    exactly_one_of = (("thresholds", "adaptive"),)
+    cel_rules = (
+        cel(
+            _THRESHOLD_ORDER,
+            "thresholds must be strictly ordered in the direction of the comparison: "
+            "a higher severity needs a worse value",
+            ".thresholds",
+        ),
+        cel(
+            "!has(self.thresholds) || !(self.comparison in ['Equal', 'NotEqual'])"
+            " || size(self.thresholds) == 1",
+            "Equal and NotEqual take exactly one threshold",
+            ".thresholds",
+        ),
+        cel(
+            "!has(self.adaptive) || !(self.comparison in ['Equal', 'NotEqual'])",
+            "adaptive needs a directed comparison (GreaterThan, LessThan, ...)",
+            ".comparison",
+        ),
+        cel(_DEVIATION_ORDER, "deviations must grow with severity", ".adaptive.deviations"),
+    )
+
+    query: str = Field(min_length=1, max_length=16384, description="PromQL instant query.")
+    comparison: Comparison = Field(
+        default=Comparison.GREATER_THAN,
+        description="How each value is compared with the thresholds.",
+    )
+    thresholds: list[Threshold] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=3,
+        description="Fixed thresholds, any subset of Warning, Critical, Emergency.",
+        json_schema_extra=_LIST_MAP_BY_SEVERITY,
+    )
+    adaptive: Adaptive | None = Field(
+        default=None, description="An adaptive band instead of fixed thresholds."
+    )
+    for_: Duration = Field(
+        default="0s", alias="for", description="How long a condition holds before it fires."
+    )
+    keep_firing_for: Duration = Field(
+        default="0s", description="How long an alert keeps firing after the condition clears."
+    )
+    evaluation_interval: Duration = Field(default="30s", description="How often to query.")
+    no_data_state: NoDataState = Field(
+        default=NoDataState.OK,
+        description="When the query returns no series: Ok resolves, Alerting fires, "
+        "KeepState keeps every alert as it is.",
+    )
+    error_state: ErrorState = Field(
+        default=ErrorState.KEEP_STATE,
+        description="When the query fails: KeepState keeps every alert as it is, Alerting fires.",
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Labels added to every alert of this policy."
+    )
+    annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Templated annotations (sandboxed Jinja2 over value, labels, threshold, "
+        "severity, policy); summary and description are shown on the Alert.",
+    )
+    routing: Routing = Field(default_factory=Routing, description="Notification routing.")
+    prometheus: PrometheusSource | None = Field(
+        default=None, description="Query another Prometheus than the operator-wide one."
+    )
+    suspend: bool = Field(default=False, description="Stop evaluating; alerts keep their state.")
+
+    def references(self) -> list[ObjectReference]:
+        """The channels and escalation policy this policy routes to."""
+        refs = [ObjectReference("NotificationChannel", c) for c in self.routing.channels]
+        if self.routing.escalation_policy_ref:
+            refs.append(ObjectReference("EscalationPolicy", self.routing.escalation_policy_ref))
+        return refs
+
+    @model_validator(mode="after")
+    def _check_levels(self) -> AlertPolicySpec:
+        levels = self.thresholds or []
+        _check_unique(t.severity for t in levels)
+        ordered = sorted(levels, key=lambda t: Severity(t.severity).rank)
+        direction = Comparison(self.comparison).ascending
+        if direction is None and len(levels) > 1:
+            raise ValueError("Equal and NotEqual take exactly one threshold")
+        if direction is not None:
+            for low, high in pairwise(ordered):
+                worse = high.value > low.value if direction else high.value < low.value
+                if not worse:
+                    raise ValueError(
+                        f"thresholds must be strictly ordered in the direction of the "
+                        f"comparison: {high.severity} ({high.value}) is not worse than "
+                        f"{low.severity} ({low.value})"
+                    )
+        if self.adaptive:
+            if direction is None:
+                raise ValueError("adaptive needs a directed comparison (GreaterThan, LessThan…)")
+            devs = self.adaptive.deviations
+            _check_unique(d.severity for d in devs)
+            ordered_devs = sorted(devs, key=lambda d: Severity(d.severity).rank)
+            if any(b.value <= a.value for a, b in pairwise(ordered_devs)):
+                raise ValueError("deviations must grow with severity")
+        return self
+
+
+def _check_unique(severities: object) -> None:
+    seen: set[str] = set()
+    for s in severities:  # type: ignore[attr-defined]
+        if s in seen:
+            raise ValueError(f"severity {s} is listed twice")
+        seen.add(s)
+
+
+class LastEvaluation(WatchkeeperModel):
+    """The most recent evaluation of the query."""
+
+    time: str = Field(description="When it ran (RFC 3339).")
+    duration_seconds: float = Field(description="How long the query took.")
+    error: str = Field(default="", description="Prometheus's error, if the query failed.")
+
+
+class AlertPolicyStatus(WatchkeeperModel):
+    """What the operator observed of the policy."""
+
+    observed_generation: int | None = Field(default=None, description="Generation last seen.")
+    conditions: list[Condition] = conditions_field()
+    pending: int = Field(default=0, description="Alerts now pending.")
+    firing: int = Field(default=0, description="Alerts now firing.")
+    last_evaluation: LastEvaluation | None = Field(default=None, description="Last evaluation.")
+
+
+ALERT_POLICY = KindDefinition(
+    kind="AlertPolicy",
+    plural="alertpolicies",
+    short_names=("ap",),
+    spec=AlertPolicySpec,
+    status=AlertPolicyStatus,
+    printer_columns=(
+        ready_column(),
+        PrinterColumn(name="Firing", type="integer", json_path=".status.firing"),
+        PrinterColumn(name="Pending", type="integer", json_path=".status.pending"),
+        PrinterColumn(name="Last Evaluation", type="date", json_path=".status.lastEvaluation.time"),
+        age_column(),
+    ),
+)

@@ -1,0 +1,105 @@
+"""EscalationPolicy: ordered steps that page more people until someone acknowledges."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+from pydantic import Field, model_validator
+
+from .common import (
+    Condition,
+    Duration,
+    KindDefinition,
+    ObjectName,
+    ObjectReference,
+    PrinterColumn,
+    Severity,
+    SpecModel,
+    WatchkeeperModel,
+    age_column,
+    conditions_field,
+    parse_duration,
+    ready_column,
+)
+
+
+class ScaleAction(WatchkeeperModel):
+    """Raise a ScalingPolicy's floor while the alert fires."""
+
+    scaling_policy_ref: ObjectName = Field(description="A ScalingPolicy in this namespace.")
+    min_replicas: int = Field(ge=1, description="Temporary floor, bounded by its maxReplicas.")
+
+
+class Action(WatchkeeperModel):
+    """Something done, besides notifying, when a step runs."""
+
+    scale: ScaleAction = Field(description="Raise a ScalingPolicy's floor.")
+
+
+class Step(WatchkeeperModel):
+    """One step of the chain."""
+
+    after: Duration = Field(description="Delay from when the alert started firing.")
+    channels: list[ObjectName] = Field(
+        default_factory=list, max_length=32, description="NotificationChannels to notify."
+    )
+    min_severity: Severity | None = Field(
+        default=None, description="The step only applies while the alert is at least this severe."
+    )
+    actions: list[Action] = Field(default_factory=list, max_length=8, description="Actions.")
+
+
+class EscalationPolicySpec(SpecModel):
+    """The chain of steps, how often it repeats and how long an acknowledgement lasts."""
+
+    steps: list[Step] = Field(min_length=1, max_length=20, description="Ordered steps.")
+    repeat: int = Field(
+        default=0, ge=0, le=10, description="Run the chain again this many times (0 = once)."
+    )
+    ack_timeout: Duration | None = Field(
+        default=None,
+        description="An acknowledged alert still firing after this long escalates again.",
+    )
+
+    def references(self) -> list[ObjectReference]:
+        """The channels and ScalingPolicies the steps use, each once."""
+        refs: list[ObjectReference] = []
+        for step in self.steps:
+            refs += [ObjectReference("NotificationChannel", c) for c in step.channels]
+            refs += [
+                ObjectReference("ScalingPolicy", a.scale.scaling_policy_ref) for a in step.actions
+            ]
+        return list(dict.fromkeys(refs))
+
+    @model_validator(mode="after")
+    def _steps_in_order(self) -> EscalationPolicySpec:
+        delays = [parse_duration(s.after) for s in self.steps]
+        for i, (a, b) in enumerate(pairwise(delays), start=1):
+            if b < a:
+                raise ValueError(
+                    f"steps[{i}].after ({self.steps[i].after}) is earlier than the step "
+                    f"before it ({self.steps[i - 1].after}); list steps in time order"
+                )
+        return self
+
+
+class EscalationPolicyStatus(WatchkeeperModel):
+    """What the operator observed of the policy."""
+
+    observed_generation: int | None = Field(default=None, description="Generation last seen.")
+    conditions: list[Condition] = conditions_field()
+    escalating: int = Field(default=0, description="Alerts escalating through it now.")
+
+
+ESCALATION_POLICY = KindDefinition(
+    kind="EscalationPolicy",
+    plural="escalationpolicies",
+    short_names=("escp",),
+    spec=EscalationPolicySpec,
+    status=EscalationPolicyStatus,
+    printer_columns=(
+        ready_column(),
+        PrinterColumn(name="Escalating", type="integer", json_path=".status.escalating"),
+        age_column(),
+    ),
+)

@@ -1,0 +1,1 @@
+"""kopf wiring: parse -> engine -> execute effects -> write status. Thin."""

@@ -1,0 +1,1 @@
+"""The only place our code talks to the Kubernetes API (kopf aside)."""

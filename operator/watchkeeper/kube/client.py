@@ -1,0 +1,119 @@
+"""The Kubernetes adapter: reads references, patches status. The official client is
+synchronous, so every call runs in a worker thread, never on the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
+
+from watchkeeper.api import GROUP, VERSION, KindDefinition
+from watchkeeper.api.common import MissingReference, ObjectReference, SecretKeyRef
+
+
+class Kube:
+    """Typed access to the API server for the operator."""
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self._api = api_client
+        self._core = client.CoreV1Api(api_client)
+        self._custom = client.CustomObjectsApi(api_client)
+        self._dynamic: DynamicClient | None = None
+
+    @classmethod
+    def connect(cls) -> Kube:
+        """In-cluster credentials when running in a Pod, else the kubeconfig."""
+        try:
+            config.load_incluster_config()
+        except config.ConfigException:
+            config.load_kube_config()
+        return cls(client.ApiClient())
+
+    def _dynamic_client(self) -> DynamicClient:
+        if self._dynamic is None:
+            self._dynamic = DynamicClient(self._api)
+        return self._dynamic
+
+    async def patch_status(
+        self, kind: KindDefinition, namespace: str, name: str, status: dict[str, Any]
+    ) -> None:
+        """Merge-patch the status subresource of one of our objects."""
+        await asyncio.to_thread(
+            self._custom.patch_namespaced_custom_object_status,
+            GROUP,
+            VERSION,
+            namespace,
+            kind.plural,
+            name,
+            {"status": status},
+        )
+
+    async def missing_references(
+        self,
+        namespace: str,
+        objects: Sequence[ObjectReference],
+        secrets: Sequence[SecretKeyRef],
+    ) -> list[MissingReference]:
+        """Every reference that does not resolve, explained."""
+        return await asyncio.to_thread(self._missing_references, namespace, objects, secrets)
+
+    def _missing_references(
+        self,
+        namespace: str,
+        objects: Sequence[ObjectReference],
+        secrets: Sequence[SecretKeyRef],
+    ) -> list[MissingReference]:
+        missing = [m for ref in objects if (m := self._check_object(namespace, ref))]
+        secret_keys: dict[str, set[str] | None] = {}
+        for ref in secrets:
+            if ref.name not in secret_keys:
+                secret_keys[ref.name] = self._secret_keys(namespace, ref.name)
+            keys = secret_keys[ref.name]
+            if keys is None:
+                missing.append(
+                    MissingReference(
+                        "SecretNotFound", f"Secret {ref.name} not found in namespace {namespace}"
+                    )
+                )
+            elif ref.key not in keys:
+                missing.append(
+                    MissingReference("SecretKeyNotFound", f"Secret {ref.name} has no key {ref.key}")
+                )
+        return list(dict.fromkeys(missing))
+
+    def _secret_keys(self, namespace: str, name: str) -> set[str] | None:
+        """The keys of a Secret (never its values), or None when it does not exist."""
+        try:
+            secret = self._core.read_namespaced_secret(name, namespace)
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return set(secret.data or {}) | set(secret.string_data or {})
+
+    def _check_object(self, namespace: str, ref: ObjectReference) -> MissingReference | None:
+        reason = "ReferenceNotFound" if ref.api_version.startswith(GROUP) else "TargetNotFound"
+        try:
+            resource = self._dynamic_client().resources.get(
+                api_version=ref.api_version, kind=ref.kind
+            )
+        except ResourceNotFoundError:
+            return MissingReference(
+                reason, f"the API server does not serve kind {ref.kind} in {ref.api_version}"
+            )
+        try:
+            resource.get(name=ref.name, namespace=namespace)
+        except NotFoundError:
+            return MissingReference(
+                reason, f"{ref.kind} {ref.name} not found in namespace {namespace}"
+            )
+        if ref.needs_scale and "scale" not in resource.subresources:
+            return MissingReference(
+                "TargetNotScalable", f"{ref.kind} {ref.name} has no /scale subresource"
+            )
+        return None

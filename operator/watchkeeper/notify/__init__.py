@@ -1,0 +1,1 @@
+"""Notification delivery: one module per channel type behind one interface."""

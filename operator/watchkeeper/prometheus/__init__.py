@@ -1,0 +1,1 @@
+"""Async PromQL client: timeouts, typed errors, dedupe of identical in-flight queries."""

@@ -1,0 +1,164 @@
+"""Smoke tests of the local test infrastructure itself (devenv and tests/conftest.py)."""
+
+import ssl
+import time
+import uuid
+
+import httpx
+import pytest
+from kubernetes import client
+from kubernetes.client.rest import ApiException
+
+from devenv import LocalCluster, LocalPrometheus, MetricsExporter
+from devenv.names import namespace_name
+
+KUBE_VERSION = "v1.36.3"
+
+
+def test_namespace_name_is_a_short_dns_label():
+    name = namespace_name("test_something[param-with_CAPS/and.dots" + "x" * 80 + "]")
+    assert len(name) <= 63
+    assert name.startswith("test-something-param-with-caps-and-dotsxxx")
+    assert name.replace("-", "").isalnum() and name == name.lower()
+    assert namespace_name("test_a") != namespace_name("test_a")
+
+
+def test_exporter_exposition_format():
+    metrics = MetricsExporter()
+    metrics.set("b_metric", 2)
+    metrics.set("a_metric", 1.5, {"z": "1", "a": 'quo"te\\back\nline'})
+    metrics.set("a_metric", float("nan"), {"a": "nan"})
+    assert metrics.exposition() == (
+        "# TYPE a_metric gauge\n"
+        'a_metric{a="nan"} NaN\n'
+        'a_metric{a="quo\\"te\\\\back\\nline",z="1"} 1.5\n'
+        "# TYPE b_metric gauge\n"
+        "b_metric 2.0\n"
+    )
+    metrics.remove("a_metric", {"a": "nan"})
+    metrics.remove("b_metric")
+    assert "nan" not in metrics.exposition()
+    assert "b_metric" not in metrics.exposition()
+    metrics.clear()
+    assert metrics.exposition() == ""
+
+
+def test_exporter_serves_metrics_over_http(exporter: MetricsExporter):
+    exporter.set("devenv_http_probe", 7, {"case": "http"})
+    response = httpx.get(exporter.url)
+    assert response.status_code == 200
+    assert 'devenv_http_probe{case="http"} 7.0' in response.text
+    assert httpx.get(exporter.url.replace("/metrics", "/other")).status_code == 404
+
+
+def test_apiserver_reports_pinned_version(api_client: client.ApiClient):
+    assert client.VersionApi(api_client).get_code().git_version == KUBE_VERSION
+
+
+def test_anonymous_requests_are_forbidden(cluster: LocalCluster):
+    trust = ssl.create_default_context(cafile=str(cluster.ca_file))
+    response = httpx.get(f"{cluster.server}/api/v1/namespaces", verify=trust)
+    assert response.status_code == 403
+    assert "system:anonymous" in response.text
+
+
+def test_rbac_denies_a_user_without_rights(api_client: client.ApiClient):
+    api_client.set_default_header("Impersonate-User", "nobody")
+    try:
+        with pytest.raises(ApiException) as denied:
+            client.CoreV1Api(api_client).list_namespace()
+    finally:
+        api_client.default_headers.pop("Impersonate-User")
+    assert denied.value.status == 403
+    assert 'User "nobody" cannot list resource "namespaces"' in str(denied.value.body)
+
+
+def test_namespace_fixture_creates_an_active_namespace(
+    namespace: str, core_v1: client.CoreV1Api, request: pytest.FixtureRequest
+):
+    assert namespace.startswith("test-namespace-fixture-creates")
+    assert core_v1.read_namespace(namespace).status.phase == "Active"
+
+
+def test_controller_manager_creates_a_replicaset(namespace: str, apps_v1: client.AppsV1Api):
+    labels = {"app": "smoke"}
+    deployment = client.V1Deployment(
+        metadata=client.V1ObjectMeta(name="smoke"),
+        spec=client.V1DeploymentSpec(
+            replicas=2,
+            selector=client.V1LabelSelector(match_labels=labels),
+            template=client.V1PodTemplateSpec(
+                metadata=client.V1ObjectMeta(labels=labels),
+                spec=client.V1PodSpec(
+                    containers=[client.V1Container(name="app", image="registry.invalid/app")]
+                ),
+            ),
+        ),
+    )
+    created = apps_v1.create_namespaced_deployment(namespace, deployment)
+    deadline = time.monotonic() + 30
+    while not (sets := apps_v1.list_namespaced_replica_set(namespace).items):
+        assert time.monotonic() < deadline, "no ReplicaSet within 30 s"
+        time.sleep(0.2)
+    [replica_set] = sets
+    assert replica_set.metadata.owner_references[0].uid == created.metadata.uid
+    assert replica_set.spec.replicas == 2
+
+
+def test_exporter_metric_reaches_prometheus(exporter: MetricsExporter, prometheus: LocalPrometheus):
+    case = uuid.uuid4().hex
+    exporter.set("devenv_smoke_value", 42, {"case": case})
+    expr = f'devenv_smoke_value{{case="{case}"}}'
+    [sample] = prometheus.wait_for(expr, timeout=5)
+    assert sample["metric"]["job"] == "exporter"
+    assert float(sample["value"][1]) == 42
+
+    exporter.remove("devenv_smoke_value", {"case": case})
+    # A series gone from the target is marked stale at the next scrape.
+    assert prometheus.wait_for(expr, lambda result: not result, timeout=5) == []
+
+
+def test_prometheus_restarts_on_the_same_url_with_its_data(
+    exporter: MetricsExporter, prometheus: LocalPrometheus
+):
+    case = uuid.uuid4().hex
+    exporter.set("devenv_outage_value", 1, {"case": case})
+    prometheus.wait_for(f'devenv_outage_value{{case="{case}"}}', timeout=5)
+    url = prometheus.url
+
+    prometheus.stop()
+    assert not prometheus.running
+    with pytest.raises(httpx.ConnectError):
+        prometheus.query("up")
+    exporter.remove("devenv_outage_value", {"case": case})
+
+    prometheus.start()
+    assert prometheus.url == url
+    [sample] = prometheus.query(f'last_over_time(devenv_outage_value{{case="{case}"}}[5m])')
+    assert float(sample["value"][1]) == 1
+    prometheus.wait_for('up{job="exporter"} == 1', timeout=5)
+
+
+def test_prometheus_loads_and_reloads_rule_files(
+    exporter: MetricsExporter, prometheus: LocalPrometheus
+):
+    case = uuid.uuid4().hex
+    exporter.set("devenv_rule_input", 3, {"case": case})
+    rules = {
+        "groups": [
+            {
+                "name": "smoke",
+                "rules": [{"record": "devenv:doubled", "expr": "devenv_rule_input * 2"}],
+            }
+        ]
+    }
+    prometheus.set_rule_file("smoke", rules)
+    try:
+        [sample] = prometheus.wait_for(f'devenv:doubled{{case="{case}"}}', timeout=10)
+        assert float(sample["value"][1]) == 6
+        with pytest.raises(Exception, match="reload"):
+            prometheus.set_rule_file("broken", "groups: [{name: x, rules: [{record: r}]}]")
+    finally:
+        prometheus.remove_rule_file("broken")
+        prometheus.remove_rule_file("smoke")
+        exporter.remove("devenv_rule_input", {"case": case})
