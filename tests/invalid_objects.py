@@ -90,14 +90,14 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         _with(_POLICY, thresholds=[{"severity": "Major", "value": 1}]),
         "spec.thresholds[0].severity",
     ),
-    ("policy-no-levels", _with(_POLICY, thresholds=None), "thresholds and adaptive"),
+    ("policy-no-levels", _with(_POLICY, thresholds=None), "one of thresholds, adaptive"),
     (
         "policy-thresholds-and-adaptive",
         _with(
             _POLICY,
             adaptive={"window": "1h", "deviations": [{"severity": "Warning", "value": 3}]},
         ),
-        "thresholds and adaptive",
+        "one of thresholds, adaptive",
     ),
     (
         "policy-equal-two-thresholds",

@@ -1,5 +1,6 @@
 """Smoke tests of the local test infrastructure itself (devenv and tests/conftest.py)."""
 
+import json
 import ssl
 import time
 import uuid
@@ -70,7 +71,8 @@ def test_rbac_denies_a_user_without_rights(api_client: client.ApiClient):
     finally:
         api_client.default_headers.pop("Impersonate-User")
     assert denied.value.status == 403
-    assert 'User "nobody" cannot list resource "namespaces"' in str(denied.value.body)
+    message = json.loads(denied.value.body)["message"]
+    assert 'User "nobody" cannot list resource "namespaces"' in message
 
 
 def test_namespace_fixture_creates_an_active_namespace(

@@ -71,8 +71,10 @@ def _structural(node: Any) -> Any:
             out["maximum"], out["exclusiveMaximum"] = value, True
         elif key == "properties":
             out[key] = {name: _structural(prop) for name, prop in value.items()}
+        elif key in ("items", "additionalProperties"):
+            out[key] = _structural(value)
         elif key in _KEPT:
-            out[key] = _structural(value) if isinstance(value, dict | list) else value
+            out[key] = value
     if out.get("additionalProperties") is False:
         del out["additionalProperties"]
     if "enum" in out:

@@ -1,0 +1,31 @@
+"""Run kubectl as a user would, against the test cluster."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+KUBECTL = str(Path(sys.executable).parent / "kubectl")
+
+
+def kubectl(
+    kubeconfig: Path, *args: str, manifest: Any = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """kubectl with the test kubeconfig; `manifest` (dict, list of dicts or text) on stdin."""
+    if manifest is not None and not isinstance(manifest, str):
+        docs = manifest if isinstance(manifest, list) else [manifest]
+        manifest = yaml.safe_dump_all(docs)
+    result = subprocess.run(
+        [KUBECTL, "--kubeconfig", str(kubeconfig), *args],
+        input=manifest,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
+    return result
