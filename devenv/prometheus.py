@@ -139,6 +139,19 @@ class LocalPrometheus:
                 raise TimeoutError(f"after {timeout:g} s, {expr!r} still gives {result!r}")
             time.sleep(0.2)
 
+    def wait_for_scrape(self, timeout: float = 15.0) -> None:
+        """Wait for a scrape of the exporter newer than this call.
+
+        After every (re)start the first scrape comes only after ~5 s (service discovery
+        hands out targets on a 5 s tick), and until then queries see the old data.
+        """
+        since = time.time()
+        self.wait_for(
+            'timestamp(up{job="exporter"} == 1)',
+            lambda result: bool(result) and float(result[0]["value"][1]) > since,
+            timeout,
+        )
+
     def _reload_if_running(self) -> None:
         if self.running:
             self.reload()

@@ -90,6 +90,7 @@ def prometheus(
     server = LocalPrometheus(tmp_path_factory.mktemp("prometheus"), exporter.address)
     try:
         server.start()
+        server.wait_for_scrape()
         yield server
     finally:
         server.stop()
@@ -106,7 +107,7 @@ def operator(
         kubeconfig=cluster.kubeconfig,
         prometheus_url=prometheus.url,
         log_path=tmp_path_factory.mktemp("operator") / "watchkeeper.log",
-        env={"WATCHKEEPER_RECHECK_INTERVAL": "1"},
+        env={"WATCHKEEPER_RECHECK_INTERVAL": "1s"},
     )
     try:
         process.start()

@@ -10,7 +10,7 @@ import pytest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from devenv import LocalCluster, LocalPrometheus, MetricsExporter
+from devenv import LocalCluster, LocalPrometheus, MetricsExporter, OperatorProcess
 from devenv.names import namespace_name
 
 KUBE_VERSION = "v1.36.3"
@@ -138,7 +138,7 @@ def test_prometheus_restarts_on_the_same_url_with_its_data(
     assert prometheus.url == url
     [sample] = prometheus.query(f'last_over_time(devenv_outage_value{{case="{case}"}}[5m])')
     assert float(sample["value"][1]) == 1
-    prometheus.wait_for('up{job="exporter"} == 1', timeout=5)
+    prometheus.wait_for_scrape()
 
 
 def test_prometheus_loads_and_reloads_rule_files(
@@ -164,3 +164,18 @@ def test_prometheus_loads_and_reloads_rule_files(
         prometheus.remove_rule_file("broken")
         prometheus.remove_rule_file("smoke")
         exporter.remove("devenv_rule_input", {"case": case})
+
+
+def test_operator_answers_liveness_and_survives_kill_and_restart(operator: OperatorProcess):
+    assert httpx.get(operator.liveness_url).status_code == 200
+    crashed_pid = operator.pid
+    operator.kill()
+    assert not operator.running
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(operator.liveness_url)
+
+    operator.restart()
+    assert operator.running
+    assert operator.pid != crashed_pid
+    assert httpx.get(operator.liveness_url).status_code == 200
+    assert "Signal SIGTERM is received" not in operator.log_text(since_start=True)

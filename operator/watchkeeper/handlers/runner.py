@@ -41,6 +41,7 @@ def run_operator(config: OperatorConfig, verbose: bool = False) -> None:
     """Run until interrupted."""
     registry = kopf.OperatorRegistry()
     kopf.on.startup(registry=registry)(_configure)
+    kopf.on.login(registry=registry)(kopf.login_via_client)
     readiness.register(registry, config)
     kopf.configure(verbose=verbose)
     kopf.run(
