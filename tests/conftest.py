@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 from kubernetes import config as kube_config
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from devenv import LocalCluster, LocalPrometheus, MetricsExporter, OperatorProcess, apply_crds
 from devenv.names import namespace_name

@@ -8,9 +8,9 @@ import uuid
 import httpx
 import pytest
 from kubernetes import client
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
-from devenv import LocalCluster, LocalPrometheus, MetricsExporter, OperatorProcess
+from devenv import DevEnvError, LocalCluster, LocalPrometheus, MetricsExporter, OperatorProcess
 from devenv.names import namespace_name
 
 KUBE_VERSION = "v1.36.3"
@@ -158,7 +158,7 @@ def test_prometheus_loads_and_reloads_rule_files(
     try:
         [sample] = prometheus.wait_for(f'devenv:doubled{{case="{case}"}}', timeout=10)
         assert float(sample["value"][1]) == 6
-        with pytest.raises(Exception, match="reload"):
+        with pytest.raises(DevEnvError, match="rejected the reload"):
             prometheus.set_rule_file("broken", "groups: [{name: x, rules: [{record: r}]}]")
     finally:
         prometheus.remove_rule_file("broken")

@@ -106,14 +106,16 @@ class Kube:
             return MissingReference(
                 reason, f"the API server does not serve kind {ref.kind} in {ref.api_version}"
             )
+        if ref.needs_scale:
+            if "scale" not in resource.subresources:
+                return MissingReference(
+                    "TargetNotScalable", f"kind {ref.kind} has no /scale subresource"
+                )
+            resource = resource.subresources["scale"]
         try:
             resource.get(name=ref.name, namespace=namespace)
         except NotFoundError:
             return MissingReference(
                 reason, f"{ref.kind} {ref.name} not found in namespace {namespace}"
-            )
-        if ref.needs_scale and "scale" not in resource.subresources:
-            return MissingReference(
-                "TargetNotScalable", f"{ref.kind} {ref.name} has no /scale subresource"
             )
         return None
