@@ -14,8 +14,8 @@ test: bootstrap ## run the whole test suite (what CI runs)
 dev: bootstrap ## a local API server + Prometheus, CRDs installed, operator in the foreground
 	$(BIN)/python -m devenv up
 
-crds: venv ## regenerate crds/ and the chart's copy from the models
-	$(BIN)/watchkeeper crds -o crds -o charts/watchkeeper/crds
+crds: venv ## regenerate crds/, the chart's copy and docs/reference.md from the models
+	$(BIN)/watchkeeper crds -o crds -o charts/watchkeeper/crds --reference docs/reference.md
 
 lint: venv ## ruff, mypy and the import-linter contract (the test suite runs these too)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports

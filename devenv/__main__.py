@@ -36,8 +36,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     operator_args = [arg for arg in args.operator_args if arg != "--"]
-    # SIGTERM takes the same orderly path as Ctrl-C.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # Ctrl-C and SIGTERM both take the orderly path, even where SIGINT starts out ignored
+    # (as for `cmd &` in a script).
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.default_int_handler)
     try:
         return up(args.crds, operator_args)
     except KeyboardInterrupt:

@@ -22,6 +22,12 @@ def test_committed_crds_match_the_models(directory: str) -> None:
     assert committed == GENERATED, f"{directory} drifted: run `make crds`"
 
 
+def test_committed_reference_matches_the_models() -> None:
+    from watchkeeper.api.reference import reference
+
+    assert (ROOT / "docs" / "reference.md").read_text() == reference(KINDS), "run `make crds`"
+
+
 def _walk(node: dict[str, Any], path: str):
     yield path, node
     for name, prop in node.get("properties", {}).items():

@@ -13,6 +13,7 @@ import yaml
 from watchkeeper.api import KINDS
 from watchkeeper.api.common import parse_duration
 from watchkeeper.api.crdgen import crd
+from watchkeeper.api.reference import reference
 from watchkeeper.handlers.config import OperatorConfig
 
 
@@ -30,9 +31,11 @@ def render_crds() -> dict[str, str]:
 
 def _crds(args: argparse.Namespace) -> int:
     files = render_crds()
-    if not args.output_dir:
+    if not args.output_dir and not args.reference:
         sys.stdout.write("---\n".join(files.values()))
         return 0
+    if args.reference:
+        Path(args.reference).write_text(reference(KINDS))
     for directory in args.output_dir:
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
@@ -97,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="write files here (repeatable); without it, print one YAML stream",
     )
+    crds.add_argument("--reference", default=None, help="also write the API reference here")
     crds.set_defaults(handler=_crds)
     return parser
 
