@@ -4,6 +4,7 @@ import json
 import ssl
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,6 +13,7 @@ from kubernetes.client.exceptions import ApiException
 
 from devenv import DevEnvError, LocalCluster, LocalPrometheus, MetricsExporter, OperatorProcess
 from devenv.names import namespace_name
+from devenv.process import ManagedProcess
 
 KUBE_VERSION = "v1.36.3"
 
@@ -174,8 +176,18 @@ def test_operator_answers_liveness_and_survives_kill_and_restart(operator: Opera
     with pytest.raises(httpx.ConnectError):
         httpx.get(operator.liveness_url)
 
+    operator.start()
+    assert operator.pid != crashed_pid
     operator.restart()
     assert operator.running
-    assert operator.pid != crashed_pid
     assert httpx.get(operator.liveness_url).status_code == 200
+    assert "Signal SIGTERM is received" in operator.log_text()
     assert "Signal SIGTERM is received" not in operator.log_text(since_start=True)
+
+
+def test_a_process_dying_at_startup_fails_with_its_log_tail(tmp_path: Path):
+    process = ManagedProcess("doomed", ["sh", "-c", "echo boom; exit 3"], tmp_path / "doomed.log")
+    process.start()
+    with pytest.raises(DevEnvError, match=r"(?s)doomed exited with code 3 .*boom"):
+        process.wait_ready(lambda: False, timeout=10)
+    assert not process.running

@@ -1,0 +1,130 @@
+"""The one Prometheus client: async instant queries with timeouts, typed errors, and
+identical in-flight queries (same server, credentials, expression and time) sent once."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import MappingProxyType
+
+import httpx
+
+
+class PrometheusError(Exception):
+    """A query did not produce a result."""
+
+
+class QueryRejected(PrometheusError):
+    """Prometheus refused the query (invalid PromQL, wrong result type): fix the query."""
+
+
+class PrometheusUnavailable(PrometheusError):
+    """Prometheus could not be reached, timed out or failed: try again later."""
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One series of an instant-vector result."""
+
+    labels: Mapping[str, str]
+    value: float
+
+    @property
+    def key(self) -> tuple[tuple[str, str], ...]:
+        """The label set as a hashable, order-independent key."""
+        return tuple(sorted(self.labels.items()))
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where and how to query; credentials are already resolved from Secrets."""
+
+    url: str
+    headers: tuple[tuple[str, str], ...] = ()
+    ca_pem: str | None = None
+    timeout: float = 10.0
+    basic_auth: tuple[str, str] | None = field(default=None, repr=False)
+
+    def __repr__(self) -> str:  # never show header values (tokens) in logs or errors
+        return f"Connection(url={self.url!r})"
+
+
+class PrometheusClient:
+    """Instant queries against any number of Prometheus servers."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str | None, httpx.AsyncClient] = {}
+        self._in_flight: dict[tuple[Connection, str, float | None], asyncio.Task[list[Sample]]] = {}
+        self.requests_sent = 0
+
+    async def query(self, conn: Connection, expr: str, at: datetime | None = None) -> list[Sample]:
+        """Evaluate `expr` at `at` (default: now, on the server); one request for identical
+        concurrent calls."""
+        key = (conn, expr, at.timestamp() if at else None)
+        task = self._in_flight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._send(conn, expr, key[2]))
+            self._in_flight[key] = task
+            task.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+    def _client(self, ca_pem: str | None) -> httpx.AsyncClient:
+        if ca_pem not in self._clients:
+            verify: ssl.SSLContext | bool = True
+            if ca_pem:
+                verify = ssl.create_default_context(cadata=ca_pem)
+            self._clients[ca_pem] = httpx.AsyncClient(verify=verify)
+        return self._clients[ca_pem]
+
+    async def _send(self, conn: Connection, expr: str, at: float | None) -> list[Sample]:
+        params = {"query": expr} | ({"time": f"{at:.3f}"} if at is not None else {})
+        self.requests_sent += 1
+        try:
+            response = await self._client(conn.ca_pem).post(
+                conn.url.rstrip("/") + "/api/v1/query",
+                data=params,
+                headers=dict(conn.headers),
+                auth=httpx.BasicAuth(*conn.basic_auth)
+                if conn.basic_auth
+                else httpx.USE_CLIENT_DEFAULT,
+                timeout=conn.timeout,
+            )
+        except httpx.TimeoutException as error:
+            raise PrometheusUnavailable(
+                f"Prometheus at {conn.url} did not answer within {conn.timeout:g}s"
+            ) from error
+        except httpx.HTTPError as error:
+            raise PrometheusUnavailable(
+                f"Prometheus at {conn.url} is unreachable: {type(error).__name__}"
+            ) from error
+        return _parse(conn.url, response)
+
+
+def _parse(url: str, response: httpx.Response) -> list[Sample]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if body.get("status") != "success":
+        message = body.get("error") or f"HTTP {response.status_code}"
+        if body.get("errorType") in ("bad_data", "execution") and response.status_code < 500:
+            raise QueryRejected(message)
+        raise PrometheusUnavailable(f"Prometheus at {url} failed: {message}")
+    data = body["data"]
+    kind, result = data["resultType"], data["result"]
+    if kind == "vector":
+        return [
+            Sample(MappingProxyType(dict(item["metric"])), float(item["value"][1]))
+            for item in result
+        ]
+    if kind == "scalar":
+        return [Sample(MappingProxyType({}), float(result[1]))]
+    raise QueryRejected(f"the query returns a {kind}, not an instant vector or a scalar")
