@@ -34,6 +34,11 @@ class Kube:
             config.load_kube_config()
         return cls(client.ApiClient())
 
+    @property
+    def api_client(self) -> client.ApiClient:
+        """The underlying client, for the other modules of this adapter."""
+        return self._api
+
     def _dynamic_client(self) -> DynamicClient:
         if self._dynamic is None:
             self._dynamic = DynamicClient(self._api)

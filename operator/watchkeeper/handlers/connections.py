@@ -1,0 +1,41 @@
+"""Build the Prometheus connection of a policy: the operator-wide URL, or the policy's own
+server with credentials read from Secrets."""
+
+from __future__ import annotations
+
+from watchkeeper.api.common import SecretKeyRef, parse_duration
+from watchkeeper.api.prometheus_source import PrometheusSource
+from watchkeeper.handlers.config import OperatorConfig
+from watchkeeper.kube.client import Kube
+from watchkeeper.kube.secrets import read_secret_value
+from watchkeeper.prometheus.client import Connection
+
+
+async def resolve_connection(
+    kube: Kube, config: OperatorConfig, namespace: str, source: PrometheusSource | None
+) -> Connection:
+    """The connection to query for a policy; raises SecretUnavailable if a Secret is missing."""
+    if source is None:
+        return Connection(url=config.prometheus_url)
+
+    async def secret(ref: SecretKeyRef) -> str:
+        return await read_secret_value(kube.api_client, namespace, ref)
+
+    headers: list[tuple[str, str]] = []
+    if source.bearer_token_secret_ref:
+        headers.append(("Authorization", f"Bearer {await secret(source.bearer_token_secret_ref)}"))
+    for header in source.headers:
+        headers.append((header.name, await secret(header.value_secret_ref)))
+    basic_auth = None
+    if source.basic_auth:
+        basic_auth = (
+            await secret(source.basic_auth.username_secret_ref),
+            await secret(source.basic_auth.password_secret_ref),
+        )
+    return Connection(
+        url=source.url or config.prometheus_url,
+        headers=tuple(headers),
+        ca_pem=await secret(source.ca_secret_ref) if source.ca_secret_ref else None,
+        timeout=parse_duration(source.timeout).total_seconds(),
+        basic_auth=basic_auth,
+    )
