@@ -12,8 +12,10 @@ from prometheus_client import start_http_server
 from watchkeeper.handlers import readiness
 from watchkeeper.handlers.config import OperatorConfig
 from watchkeeper.kube.client import Kube
+from watchkeeper.prometheus.client import PrometheusClient
 
 PREFIX = "watchkeeper.io"
+HANDLER_MODULES = (readiness,)
 
 
 async def _configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
@@ -33,16 +35,23 @@ async def _configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any)
         settings.peering.name = config.peering
         settings.peering.mandatory = True
     memo.kube = await asyncio.to_thread(Kube.connect)
+    memo.prometheus = PrometheusClient()
     if config.metrics_port is not None:
         start_http_server(config.metrics_port)
+
+
+async def _cleanup(memo: kopf.Memo, **_: Any) -> None:
+    await memo.prometheus.close()
 
 
 def run_operator(config: OperatorConfig, verbose: bool = False) -> None:
     """Run until interrupted."""
     registry = kopf.OperatorRegistry()
     kopf.on.startup(registry=registry)(_configure)
+    kopf.on.cleanup(registry=registry)(_cleanup)
     kopf.on.login(registry=registry)(kopf.login_via_client)
-    readiness.register(registry, config)
+    for module in HANDLER_MODULES:
+        module.register(registry, config)
     kopf.configure(verbose=verbose)
     kopf.run(
         registry=registry,
