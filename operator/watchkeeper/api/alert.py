@@ -83,6 +83,9 @@ class AlertStatus(WatchkeeperModel):
     labels: dict[str, str] = Field(default_factory=dict, description="Labels of the series.")
     summary: str = Field(default="", description="Rendered summary annotation.")
     description: str = Field(default="", description="Rendered description annotation.")
+    annotations: dict[str, str] = Field(
+        default_factory=dict, description="The policy's other annotations, rendered."
+    )
     starts_at: str | None = Field(default=None, description="When the condition began.")
     firing_since: str | None = Field(default=None, description="When the alert fired.")
     keep_firing_since: str | None = Field(

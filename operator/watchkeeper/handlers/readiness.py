@@ -23,6 +23,8 @@ from watchkeeper.handlers.config import OperatorConfig
 from watchkeeper.handlers.metrics import RECONCILES
 from watchkeeper.kube.client import Kube
 
+FIELD_MANAGER = "watchkeeper-readiness"
+
 
 async def reconcile_readiness(
     kind: KindDefinition, body: kopf.Body, kube: Kube, logger: kopf.Logger
@@ -46,11 +48,13 @@ async def reconcile_readiness(
     observed = (body.get("status") or {}).get("observedGeneration")
     if merged == current and observed == generation:
         return
-    await kube.patch_status(
+    mine = [c for c in merged if c.type == READY]
+    await kube.apply_status(
         kind,
         namespace,
         name,
-        {"observedGeneration": generation, "conditions": [c.to_api() for c in merged]},
+        {"observedGeneration": generation, "conditions": [c.to_api() for c in mine]},
+        manager=FIELD_MANAGER,
     )
     previous = next((c for c in current if c.type == READY), None)
     if previous is None or previous.status != status or previous.reason != reason:

@@ -12,7 +12,7 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
-from watchkeeper.api import GROUP, VERSION, KindDefinition
+from watchkeeper.api import API_VERSION, GROUP, VERSION, KindDefinition
 from watchkeeper.api.common import MissingReference, ObjectReference, SecretKeyRef
 
 
@@ -44,10 +44,25 @@ class Kube:
             self._dynamic = DynamicClient(self._api)
         return self._dynamic
 
-    async def patch_status(
-        self, kind: KindDefinition, namespace: str, name: str, status: dict[str, Any]
+    async def apply_status(
+        self,
+        kind: KindDefinition,
+        namespace: str,
+        name: str,
+        status: dict[str, Any],
+        manager: str,
     ) -> None:
-        """Merge-patch the status subresource of one of our objects."""
+        """Server-side apply of the status fields one part of the operator owns.
+
+        Each part (readiness, evaluation, delivery, ...) applies with its own field manager,
+        so conditions (a list map keyed by type) and other fields written by different parts
+        never overwrite each other; a field a manager stops sending is removed."""
+        body = {
+            "apiVersion": API_VERSION,
+            "kind": kind.kind,
+            "metadata": {"name": name, "namespace": namespace},
+            "status": {k: v for k, v in status.items() if v is not None},
+        }
         await asyncio.to_thread(
             self._custom.patch_namespaced_custom_object_status,
             GROUP,
@@ -55,7 +70,10 @@ class Kube:
             namespace,
             kind.plural,
             name,
-            {"status": status},
+            body,
+            field_manager=manager,
+            force=True,
+            _content_type="application/apply-patch+yaml",
         )
 
     async def missing_references(

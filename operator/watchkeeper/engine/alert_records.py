@@ -1,0 +1,92 @@
+"""Alerts as the API stores them: deterministic names, and the conversion between an
+engine Instance and an Alert's status (the part of it that must survive restarts)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from watchkeeper.api.alert import AlertState, AlertStatus
+from watchkeeper.api.common import Severity
+from watchkeeper.engine.alerts import Instance, SeriesKey, series_key
+
+MAX_NAME = 253
+
+
+def alert_name(policy: str, labels: Mapping[str, str]) -> str:
+    """`<policy>-<8 hex of the label set>`, stable across restarts and operator versions."""
+    canonical = "\x00".join(f"{k}\x01{v}" for k, v in series_key(labels))
+    digest = hashlib.sha256(canonical.encode()).hexdigest()[:8]
+    return f"{policy[: MAX_NAME - 9].rstrip('-.')}-{digest}"
+
+
+def label_value(text: str) -> str:
+    """`text` if it is a valid label value, else a truncated form with a hash suffix."""
+    if len(text) <= 63:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"{text[:54].rstrip('-._')}-{digest}"
+
+
+def timestamp(moment: datetime) -> str:
+    """RFC 3339 in UTC with a Z, keeping milliseconds when there are any."""
+    spec = "milliseconds" if moment.microsecond else "seconds"
+    return moment.astimezone(UTC).isoformat(timespec=spec).replace("+00:00", "Z")
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def instance_from_status(status: AlertStatus) -> Instance | None:
+    """The engine's view of a persisted Alert; None if the status is not (yet) complete."""
+    starts_at = _time(status.starts_at)
+    if status.state is None or starts_at is None:
+        return None
+    return Instance(
+        labels=dict(status.labels),
+        state=AlertState(status.state),
+        starts_at=starts_at,
+        severity=Severity(status.severity) if status.severity else None,
+        value=status.value,
+        threshold=status.threshold,
+        firing_since=_time(status.firing_since),
+        keep_firing_since=_time(status.keep_firing_since),
+        resolved_at=_time(status.resolved_at),
+    )
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def status_from_instance(instance: Instance) -> dict[str, Any]:
+    """The persisted fields of an Alert's status (merge-patch form: None clears)."""
+
+    def stamp(moment: datetime | None) -> str | None:
+        return timestamp(moment) if moment else None
+
+    return {
+        "state": instance.state.value,
+        "severity": instance.severity.value if instance.severity else None,
+        "value": _finite(instance.value),
+        "threshold": _finite(instance.threshold),
+        "labels": dict(instance.labels),
+        "startsAt": stamp(instance.starts_at),
+        "firingSince": stamp(instance.firing_since),
+        "keepFiringSince": stamp(instance.keep_firing_since),
+        "resolvedAt": stamp(instance.resolved_at),
+    }
+
+
+def instances_by_key(statuses: Mapping[str, AlertStatus]) -> dict[SeriesKey, Instance]:
+    """Rebuild the engine's state from the Alerts a policy owns (name -> status)."""
+    found: dict[SeriesKey, Instance] = {}
+    for status in statuses.values():
+        instance = instance_from_status(status)
+        if instance is not None:
+            found[series_key(instance.labels)] = instance
+    return found

@@ -1,0 +1,101 @@
+"""The Alert store: list, create, patch and delete the Alert objects of a policy."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from watchkeeper.api import ALERT, ALERT_POLICY, API_VERSION, GROUP, VERSION
+from watchkeeper.api.alert import POLICY_LABEL
+
+
+class AlertStore:
+    """Alert objects through the Kubernetes API (sync client, run in threads)."""
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self._custom = client.CustomObjectsApi(api_client)
+
+    async def list_for_policy(self, namespace: str, policy_label: str) -> list[dict[str, Any]]:
+        """Every Alert labelled with the policy."""
+        result = await asyncio.to_thread(
+            self._custom.list_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            ALERT.plural,
+            label_selector=f"{POLICY_LABEL}={policy_label}",
+        )
+        items: list[dict[str, Any]] = result["items"]  # type: ignore[index]
+        return items
+
+    async def create(
+        self,
+        namespace: str,
+        name: str,
+        labels: dict[str, str],
+        policy: dict[str, Any],
+    ) -> None:
+        """Create the Alert, owned by the policy; an Alert that already exists is taken over
+        (its labels updated)."""
+        body = {
+            "apiVersion": API_VERSION,
+            "kind": ALERT.kind,
+            "metadata": {
+                "name": name,
+                "labels": labels,
+                "ownerReferences": [
+                    {
+                        "apiVersion": API_VERSION,
+                        "kind": ALERT_POLICY.kind,
+                        "name": policy["name"],
+                        "uid": policy["uid"],
+                        "controller": True,
+                        "blockOwnerDeletion": True,
+                    }
+                ],
+            },
+            "spec": {},
+        }
+        try:
+            await asyncio.to_thread(
+                self._custom.create_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                ALERT.plural,
+                body,
+            )
+        except ApiException as error:
+            if error.status != 409:
+                raise
+            await self.patch(namespace, name, {"metadata": {"labels": labels}})
+
+    async def patch(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
+        """Merge-patch the Alert itself (labels, annotations, spec)."""
+        await asyncio.to_thread(
+            self._custom.patch_namespaced_custom_object,
+            GROUP,
+            VERSION,
+            namespace,
+            ALERT.plural,
+            name,
+            patch,
+        )
+
+    async def delete(self, namespace: str, name: str) -> None:
+        """Delete the Alert; one that is already gone is fine."""
+        try:
+            await asyncio.to_thread(
+                self._custom.delete_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                ALERT.plural,
+                name,
+            )
+        except ApiException as error:
+            if error.status != 404:
+                raise
