@@ -9,8 +9,6 @@ import functools
 import ssl
 import subprocess
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 from devenv.binaries import etcd_binary, kube_bin_dir
 from devenv.certs import ClusterCerts, generate_cluster_certs
@@ -86,18 +84,6 @@ class LocalCluster:
         while self._processes:
             self._processes.pop().stop()
         self._server = None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def _launch(self, name: str, argv: list[str]) -> ManagedProcess:
         process = ManagedProcess(name, argv, self.workdir / f"{name}.log")

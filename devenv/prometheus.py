@@ -7,8 +7,7 @@ simulate an outage, and takes rule files that are hot-reloaded via ``POST /-/rel
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import httpx
 import yaml
@@ -80,22 +79,6 @@ class LocalPrometheus:
         """SIGKILL the server at once, as a crash would; data and port are kept."""
         self._process.kill()
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    def log_text(self) -> str:
-        """Everything the server logged, across restarts."""
-        return self._process.log_text()
-
     def set_rule_file(self, name: str, content: str | Mapping[str, Any]) -> None:
         """Write ``rules/NAME.yml`` (text, or a mapping to dump) and reload if running."""
         text = content if isinstance(content, str) else yaml.safe_dump(dict(content))
@@ -145,12 +128,8 @@ class LocalPrometheus:
         After every (re)start the first scrape comes only after ~5 s (service discovery
         hands out targets on a 5 s tick), and until then queries see the old data.
         """
-        since = time.time()
-        self.wait_for(
-            'timestamp(up{job="exporter"} == 1)',
-            lambda result: bool(result) and float(result[0]["value"][1]) > since,
-            timeout,
-        )
+        # timestamp() gives a sample's own time only when applied directly to a selector.
+        self.wait_for(f'timestamp(up{{job="exporter"}}) > {time.time():.3f}', timeout=timeout)
 
     def _reload_if_running(self) -> None:
         if self.running:

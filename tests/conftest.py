@@ -117,13 +117,14 @@ def operator(
 
 
 @pytest.fixture(autouse=True)
-def _operator_left_running(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After a test that used ``operator``, bring it back if the test left it stopped."""
+def _restart_what_the_test_stopped(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After a test that used ``operator`` or ``prometheus``, start it again if it is down."""
     yield
-    if "operator" in request.fixturenames:
-        process: OperatorProcess = request.getfixturevalue("operator")
-        if not process.running:
-            process.start()
+    for name in ("prometheus", "operator"):
+        if name in request.fixturenames:
+            process: LocalPrometheus | OperatorProcess = request.getfixturevalue(name)
+            if not process.running:
+                process.start()
 
 
 @pytest.fixture

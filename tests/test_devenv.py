@@ -77,9 +77,7 @@ def test_rbac_denies_a_user_without_rights(api_client: client.ApiClient):
     assert 'User "nobody" cannot list resource "namespaces"' in message
 
 
-def test_namespace_fixture_creates_an_active_namespace(
-    namespace: str, core_v1: client.CoreV1Api, request: pytest.FixtureRequest
-):
+def test_namespace_fixture_creates_an_active_namespace(namespace: str, core_v1: client.CoreV1Api):
     assert namespace.startswith("test-namespace-fixture-creates")
     assert core_v1.read_namespace(namespace).status.phase == "Active"
 
@@ -122,15 +120,16 @@ def test_exporter_metric_reaches_prometheus(exporter: MetricsExporter, prometheu
     assert prometheus.wait_for(expr, lambda result: not result, timeout=5) == []
 
 
+@pytest.mark.parametrize("outage", ["stop", "kill"])
 def test_prometheus_restarts_on_the_same_url_with_its_data(
-    exporter: MetricsExporter, prometheus: LocalPrometheus
+    outage: str, exporter: MetricsExporter, prometheus: LocalPrometheus
 ):
     case = uuid.uuid4().hex
     exporter.set("devenv_outage_value", 1, {"case": case})
     prometheus.wait_for(f'devenv_outage_value{{case="{case}"}}', timeout=5)
     url = prometheus.url
 
-    prometheus.stop()
+    getattr(prometheus, outage)()
     assert not prometheus.running
     with pytest.raises(httpx.ConnectError):
         prometheus.query("up")
