@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import getpass
 import os
 import sys
 from collections.abc import Sequence
@@ -57,8 +59,23 @@ def _run(args: argparse.Namespace) -> int:
         liveness_endpoint=args.liveness,
         metrics_port=args.metrics_port,
         peering=args.peering,
+        alert_retention=parse_duration(args.alert_retention).total_seconds(),
+        status_heartbeat=parse_duration(args.status_heartbeat).total_seconds(),
     )
     run_operator(config, verbose=args.verbose)
+    return 0
+
+
+def _ack(args: argparse.Namespace) -> int:
+    from watchkeeper.kube.alerts import AlertStore
+    from watchkeeper.kube.client import Kube
+
+    store = AlertStore(Kube.connect().api_client)
+    acknowledgement = {"by": args.by, "comment": args.comment}
+    asyncio.run(
+        store.patch(args.namespace, args.name, {"spec": {"acknowledgement": acknowledgement}})
+    )
+    print(f"alert {args.name} acknowledged by {args.by}")
     return 0
 
 
@@ -87,10 +104,27 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--liveness", default=None, help="liveness endpoint, e.g. http://0.0.0.0:8080/healthz"
     )
+    run.add_argument(
+        "--alert-retention",
+        default=os.environ.get("WATCHKEEPER_ALERT_RETENTION", "24h"),
+        help="how long resolved Alerts stay visible before they are deleted",
+    )
+    run.add_argument(
+        "--status-heartbeat",
+        default=os.environ.get("WATCHKEEPER_STATUS_HEARTBEAT", "1m"),
+        help="refresh unchanged status (values, last evaluation) at most this often",
+    )
     run.add_argument("--metrics-port", type=int, default=None, help="serve operator metrics here")
     run.add_argument("--peering", default=None, help="kopf peering name, for several replicas")
     run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     run.set_defaults(handler=_run)
+
+    ack = commands.add_parser("ack", help="acknowledge an Alert")
+    ack.add_argument("name", help="the Alert's name (kubectl get alerts)")
+    ack.add_argument("--namespace", "-n", default="default", help="its namespace")
+    ack.add_argument("--by", default=getpass.getuser(), help="who acknowledges (default: you)")
+    ack.add_argument("--comment", default="", help="why, or what is being done")
+    ack.set_defaults(handler=_ack)
 
     crds = commands.add_parser("crds", help="write the CustomResourceDefinitions")
     crds.add_argument(

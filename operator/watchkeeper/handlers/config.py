@@ -15,3 +15,5 @@ class OperatorConfig:
     liveness_endpoint: str | None = None
     metrics_port: int | None = None
     peering: str | None = None
+    alert_retention: float = 24 * 3600.0
+    status_heartbeat: float = 60.0

@@ -9,13 +9,17 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
-from watchkeeper.handlers import readiness
+from watchkeeper.handlers import acknowledgement, alertpolicy, readiness
 from watchkeeper.handlers.config import OperatorConfig
 from watchkeeper.kube.client import Kube
 from watchkeeper.prometheus.client import PrometheusClient
 
 PREFIX = "watchkeeper.io"
-HANDLER_MODULES = (readiness,)
+HANDLER_MODULES = (
+    readiness,
+    alertpolicy,
+    acknowledgement,
+)
 
 
 async def _configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:

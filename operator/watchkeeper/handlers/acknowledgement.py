@@ -1,0 +1,66 @@
+"""Acknowledgement of Alerts: by the Alert's spec.acknowledgement (also what
+`watchkeeper ack` sets) or by the annotation watchkeeper.io/ack=WHO. Recorded in status
+with the time; cleared when the alert resolves."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import kopf
+
+from watchkeeper.api import ALERT, GROUP, VERSION
+from watchkeeper.api.alert import ACK_ANNOTATION, Acknowledgement
+from watchkeeper.engine.alert_records import timestamp
+from watchkeeper.handlers.config import OperatorConfig
+from watchkeeper.kube.alerts import AlertStore
+from watchkeeper.kube.client import Kube
+
+FIELD_MANAGER = "watchkeeper-acknowledgement"
+
+
+def wanted(body: kopf.Body) -> Acknowledgement | None:
+    """The acknowledgement the user asked for: the spec wins over the annotation."""
+    spec_ack = (body.get("spec") or {}).get("acknowledgement")
+    if spec_ack and spec_ack.get("by"):
+        return Acknowledgement(by=spec_ack["by"], comment=spec_ack.get("comment", ""))
+    by = (body.metadata.annotations or {}).get(ACK_ANNOTATION)
+    return Acknowledgement(by=by) if by else None
+
+
+async def record(
+    type: str | None, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+) -> None:
+    """On every change of an Alert: record or withdraw the acknowledgement in status."""
+    status = body.get("status") or {}
+    if type == "DELETED" or status.get("state") in (None, "Resolved"):
+        return
+    ack = wanted(body)
+    recorded = status.get("acknowledged")
+    namespace, name = str(body.metadata.namespace), str(body.metadata.name)
+    if ack is None:
+        if recorded:
+            await memo.kube.apply_status(ALERT, namespace, name, {}, FIELD_MANAGER)
+        return
+    if recorded and (recorded.get("by"), recorded.get("comment", "")) == (ack.by, ack.comment):
+        return
+    stamp = timestamp(datetime.now(UTC).replace(microsecond=0))
+    await memo.kube.apply_status(
+        ALERT, namespace, name, {"acknowledged": {**ack.to_api(), "time": stamp}}, FIELD_MANAGER
+    )
+    kopf.info(body, reason="Acknowledged", message=f"Acknowledged by {ack.by}")
+    logger.info("Alert %s/%s acknowledged by %s", namespace, name, ack.by)
+
+
+async def clear_acknowledgement(kube: Kube, store: AlertStore, namespace: str, name: str) -> None:
+    """Forget the acknowledgement of a resolved alert, so that a new firing is unowned."""
+    await kube.apply_status(ALERT, namespace, name, {}, FIELD_MANAGER)
+    await store.patch(
+        namespace,
+        name,
+        {"spec": {"acknowledgement": None}, "metadata": {"annotations": {ACK_ANNOTATION: None}}},
+    )
+
+
+def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
+    kopf.on.event(GROUP, VERSION, ALERT.plural, registry=registry, id="acknowledgement")(record)
