@@ -164,6 +164,12 @@ class AlertmanagerConfig(WatchkeeperModel):
 
     url: str = Field(max_length=2048, pattern=_URL, description="Alertmanager base URL.")
     bearer_token_secret_ref: SecretKeyRef | None = Field(default=None, description="Token.")
+    ends_after: Duration = Field(
+        default="24h",
+        description="A firing alert is pushed with endsAt this far ahead, so Alertmanager keeps "
+        "it firing between Watchkeeper's repeats (keep it longer than the policies' "
+        "repeatInterval); a resolved alert is pushed with its resolution time.",
+    )
 
 
 class LogConfig(WatchkeeperModel):
@@ -258,6 +264,9 @@ class Delivery(WatchkeeperModel):
     time: str = Field(description="When (RFC 3339).")
     outcome: str = Field(description="Delivered, Failed or RateLimited.")
     error: str = Field(default="", description="Why it failed, if it did.")
+    event: str = Field(default="", description="The transition: Firing, Resolved, Test, ...")
+    alert: str = Field(default="", description="The Alert it was about (empty for a test).")
+    attempts: int = Field(default=0, description="Requests made, retries included.")
 
 
 class DeliveryCounters(WatchkeeperModel):
@@ -277,6 +286,34 @@ class SendCheck(WatchkeeperModel):
     error: str = Field(default="", description="Why it failed, if it did.")
 
 
+class RecentSend(WatchkeeperModel):
+    """A message that took a slot of the current rate-limit window."""
+
+    time: str = Field(description="When it was sent (RFC 3339, fractional seconds).")
+    key: str = Field(description="Idempotency key of the transition it delivered.")
+
+
+class HeldNotification(WatchkeeperModel):
+    """A notification held back by the rate limit, waiting for the summary."""
+
+    key: str = Field(description="Idempotency key of the transition.")
+    text: str = Field(description="One line about it, as the summary lists it.")
+    severity: str | None = Field(default=None, description="Its severity.")
+
+
+class RateLimitStatus(WatchkeeperModel):
+    """The rate limiter's state, kept here so an operator restart does not reset it."""
+
+    recent: list[RecentSend] = Field(
+        default_factory=list, description="Messages sent in the current window."
+    )
+    held: int = Field(default=0, description="Notifications held back since the last summary.")
+    held_since: str | None = Field(default=None, description="When the first of them was held.")
+    held_notifications: list[HeldNotification] = Field(
+        default_factory=list, description="The first of them, one by one (the rest are counted)."
+    )
+
+
 class NotificationChannelStatus(WatchkeeperModel):
     """Delivery health of the channel."""
 
@@ -285,6 +322,9 @@ class NotificationChannelStatus(WatchkeeperModel):
     last_delivery: Delivery | None = Field(default=None, description="The latest delivery.")
     counters: DeliveryCounters = Field(default_factory=DeliveryCounters, description="Totals.")
     last_test: SendCheck | None = Field(default=None, description="The latest test message.")
+    rate_limit: RateLimitStatus | None = Field(
+        default=None, description="Rate limiter state: the window and what is held back."
+    )
 
 
 NOTIFICATION_CHANNEL = KindDefinition(

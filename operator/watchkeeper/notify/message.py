@@ -17,6 +17,7 @@ class Event(StrEnum):
     RESOLVED = "Resolved"
     ACKNOWLEDGED = "Acknowledged"
     TEST = "Test"
+    SUMMARY = "Summary"  # what a channel's rate limit held back, sent once a slot is free
 
 
 @dataclass(frozen=True)
