@@ -1,0 +1,40 @@
+"""What the rate limit holds back, and the one message that later lists it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from watchkeeper.engine.conditions import rfc3339
+from watchkeeper.engine.ratelimit import Held, LimiterState, highest_severity
+from watchkeeper.notify.message import Event, Notification
+from watchkeeper.notify.sender import Channel
+from watchkeeper.notify.templates import HEADLINES, cut
+
+
+def held_item(notification: Notification) -> Held:
+    """How the summary will list this notification, if it is held."""
+    n = notification
+    severity = f" [{n.severity}]" if n.severity else ""
+    text = f"{HEADLINES[n.event]}{severity} {n.namespace}/{n.alert}: {n.summary or n.policy}"
+    return Held(key=n.idempotency_key, text=cut(text, 200), severity=n.severity)
+
+
+def summary_notification(channel: Channel, state: LimiterState, now: datetime) -> Notification:
+    """One notification listing everything held back; its severity is the highest held."""
+    limit = channel.spec.rate_limit
+    since = rfc3339(state.held_since) if state.held_since else rfc3339(now)
+    count = "1 notification was" if state.held == 1 else f"{state.held} notifications were"
+    lines = [h.text for h in state.held_items]
+    if state.held > len(lines):
+        lines.append(f"... and {state.held - len(lines)} more")
+    return Notification(
+        event=Event.SUMMARY,
+        alert=channel.name,
+        namespace=channel.namespace,
+        policy="",
+        state="",
+        transition_time=rfc3339(now),
+        severity=highest_severity(state.held_items),
+        summary=f"{count} held back by the rate limit ({limit.max} per {limit.per}) since {since}",
+        description="\n".join(lines),
+    )
