@@ -9,7 +9,13 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
-from watchkeeper.handlers import acknowledgement, alertpolicy, readiness
+from watchkeeper.handlers import (
+    acknowledgement,
+    alertpolicy,
+    notificationchannel,
+    readiness,
+    scalingpolicy,
+)
 from watchkeeper.handlers.config import OperatorConfig
 from watchkeeper.kube.client import Kube
 from watchkeeper.prometheus.client import PrometheusClient
@@ -19,6 +25,8 @@ HANDLER_MODULES = (
     readiness,
     alertpolicy,
     acknowledgement,
+    notificationchannel,
+    scalingpolicy,
 )
 
 

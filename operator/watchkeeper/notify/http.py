@@ -5,6 +5,7 @@ token), and are scrubbed of secret values."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,10 @@ import httpx
 from watchkeeper.notify.sender import Permanent, SendContext, Transient
 
 USER_AGENT = "watchkeeper"
+# httpx logs every request's full URL at INFO (httpcore more at DEBUG); a channel's URL
+# may hold a token, and secret values must never reach the log.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 Check = Callable[[httpx.Response], None]
 """Looks at a 2xx answer and raises Permanent/Transient if the service reports an error
 in the body (Slack answers 200 with {"ok": false})."""

@@ -1,4 +1,5 @@
-"""What the rate limit holds back, and the one message that later lists it."""
+"""Notifications a channel makes itself: the summary of what its rate limit held back,
+and the test message the annotation watchkeeper.io/test asks for."""
 
 from __future__ import annotations
 
@@ -37,4 +38,19 @@ def summary_notification(channel: Channel, state: LimiterState, now: datetime) -
         severity=highest_severity(state.held_items),
         summary=f"{count} held back by the rate limit ({limit.max} per {limit.per}) since {since}",
         description="\n".join(lines),
+    )
+
+
+def test_notification(channel: Channel, value: str, now: datetime) -> Notification:
+    """A test message for `channel`, asked for by the annotation value `value`."""
+    return Notification(
+        event=Event.TEST,
+        alert=f"{channel.name}-test",
+        namespace=channel.namespace,
+        policy="",
+        state="Test",
+        transition_time=rfc3339(now),
+        labels={"alertname": "WatchkeeperTest", "channel": channel.name},
+        summary=f"Test message from NotificationChannel {channel.namespace}/{channel.name}",
+        description=f"Sent because the annotation watchkeeper.io/test was set to {value!r}.",
     )
