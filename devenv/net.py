@@ -35,3 +35,12 @@ def http_ok(url: str, verify: ssl.SSLContext | bool = True) -> bool:
         return httpx.get(url, verify=verify, timeout=2.0).status_code == httpx.codes.OK
     except httpx.HTTPError:
         return False
+
+
+def port_open(host: str, port: int) -> bool:
+    """Whether something accepts TCP connections on host:port."""
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False

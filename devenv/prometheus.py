@@ -14,7 +14,7 @@ import yaml
 
 from devenv.binaries import prometheus_binary
 from devenv.errors import DevEnvError
-from devenv.net import LOOPBACK, free_port, http_ok
+from devenv.net import LOOPBACK, free_port, http_ok, port_open
 from devenv.process import ManagedProcess
 
 Result = list[dict[str, Any]]
@@ -30,8 +30,11 @@ class LocalPrometheus:
         *,
         evaluation_interval: float = 1.0,
         start_timeout: float = 30.0,
+        web_config: Mapping[str, Any] | None = None,
     ) -> None:
+        """``web_config`` is Prometheus's --web.config.file (TLS, basic auth users)."""
         self.workdir = workdir
+        self.web_config = web_config
         self.scrape_target = scrape_target
         self.evaluation_interval = evaluation_interval
         self.start_timeout = start_timeout
@@ -45,6 +48,7 @@ class LocalPrometheus:
                 f"--storage.tsdb.path={workdir / 'data'}",
                 f"--web.listen-address={LOOPBACK}:{self.port}",
                 "--web.enable-lifecycle",
+                *([f"--web.config.file={workdir / 'web.yml'}"] if web_config else []),
             ],
             workdir / "prometheus.log",
         )
@@ -68,8 +72,15 @@ class LocalPrometheus:
         """Write the config, start the server and wait for ``/-/ready``."""
         self.rules_dir.mkdir(parents=True, exist_ok=True)
         self.config_file.write_text(yaml.safe_dump(self._config(), sort_keys=False))
+        if self.web_config:
+            (self.workdir / "web.yml").write_text(yaml.safe_dump(dict(self.web_config)))
         self._process.start()
-        self._process.wait_ready(lambda: http_ok(f"{self.url}/-/ready"), self.start_timeout)
+        ready = (
+            (lambda: port_open(LOOPBACK, self.port))
+            if self.web_config
+            else (lambda: http_ok(f"{self.url}/-/ready"))
+        )
+        self._process.wait_ready(ready, self.start_timeout)
 
     def stop(self) -> None:
         """Shut down gracefully (SIGKILL after a grace period); data and port are kept."""
