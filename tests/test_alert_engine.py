@@ -47,7 +47,7 @@ def rules(
     return Rules(STEP * for_, STEP * keep, no_data, error, (Severity.EMERGENCY, 20.0))
 
 
-def run(values: list[float | None | str], policy: Rules, labels=ONE):
+def run(values: list[float | str | None], policy: Rules, labels=ONE):
     """Evaluate a timeline; None = the series is absent (no data), 'error' = query failed.
     Returns (state or '-', changes) per step."""
     instances: dict = {}

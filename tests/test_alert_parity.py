@@ -13,7 +13,7 @@ import pytest
 
 from watchkeeper.api.alertpolicy import ErrorState, NoDataState, Threshold
 from watchkeeper.api.common import Severity
-from watchkeeper.engine.alerts import Observation, Rules, evaluate, series_key
+from watchkeeper.engine.alerts import Observation, Rules, evaluate
 from watchkeeper.engine.levels import fixed_levels
 
 pytestmark = pytest.mark.prometheus

@@ -64,7 +64,7 @@ async def test_unreachable_and_slow_servers_are_unavailable(client, unused_tcp_p
     server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
-        with pytest.raises(PrometheusUnavailable, match="did not answer within 0.3s"):
+        with pytest.raises(PrometheusUnavailable, match=r"did not answer within 0\.3s"):
             await client.query(Connection(f"http://127.0.0.1:{port}", timeout=0.3), "up")
     finally:
         server.close()
