@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from .common import (
     Condition,
@@ -18,9 +20,54 @@ from .common import (
     age_column,
     cel,
     conditions_field,
+    parse_duration,
     ready_column,
 )
 from .prometheus_source import PrometheusSource
+
+HISTORY_LIMIT = 50
+
+
+def _check_timestamp(text: str) -> str:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(f"{text!r} is not an RFC 3339 time with a zone, e.g. 2026-11-28T23:00:00Z")
+    return text
+
+
+Timestamp = Annotated[
+    str,
+    Field(min_length=20, max_length=40, json_schema_extra={"format": "date-time"}),
+    AfterValidator(_check_timestamp),
+]
+"""An RFC 3339 time with a zone, e.g. ``2026-11-28T23:00:00Z``."""
+
+
+def _range_message(field: str, low: str, high: str, strict: bool) -> str:
+    return f"{field} must be {'more than' if strict else 'at least'} {low} and at most {high}"
+
+
+def _duration_range(field: str, low: str, high: str, strict: bool = False) -> dict[str, str]:
+    """A CEL rule bounding a duration field; its twin is :func:`_check_range`."""
+    above = ">" if strict else ">="
+    return cel(
+        f"!has(self.{field}) || (duration(self.{field}) {above} duration('{low}') && "
+        f"duration(self.{field}) <= duration('{high}'))",
+        _range_message(field, low, high, strict),
+        f".{field}",
+    )
+
+
+def _check_range(field: str, text: str | None, low: str, high: str, strict: bool = False) -> None:
+    """The model's twin of :func:`_duration_range`."""
+    if text is None:
+        return
+    value, lowest = parse_duration(text), parse_duration(low)
+    if value > parse_duration(high) or value < lowest or (strict and value == lowest):
+        raise ValueError(_range_message(field, low, high, strict))
 
 
 class TargetRef(WatchkeeperModel):
@@ -42,7 +89,11 @@ class MetricTarget(WatchkeeperModel):
     """The value the metric should have."""
 
     type: TargetType = Field(description="Value: the whole query; AverageValue: per replica.")
-    value: float = Field(gt=0, description="The target.")
+    value: float = Field(
+        ge=0.001,
+        description="The target. Compared in thousandths, as the HPA compares quantities "
+        "(a target of 0.0015 acts as 0.002).",
+    )
 
 
 class Metric(WatchkeeperModel):
@@ -51,7 +102,12 @@ class Metric(WatchkeeperModel):
     name: str = Field(
         min_length=1, max_length=63, pattern=r"^[a-zA-Z0-9_.-]+$", description="Name."
     )
-    query: str = Field(min_length=1, max_length=16384, description="PromQL; one series expected.")
+    query: str = Field(
+        min_length=1,
+        max_length=16384,
+        description="PromQL; the values of all series it returns are added up, as the HPA "
+        "adds up an external metric's series.",
+    )
     target: MetricTarget = Field(description="Target value.")
 
 
@@ -63,9 +119,16 @@ class PolicyType(StrEnum):
 class ScalingRule(WatchkeeperModel):
     """At most `value` pods (or percent) of change within `period`."""
 
+    cel_rules = (_duration_range("period", "0s", "30m", strict=True),)
+
     type: PolicyType = Field(description="Pods or Percent.")
     value: int = Field(gt=0, description="How many pods, or what percentage.")
     period: Duration = Field(description="The window the limit applies to (at most 30m).")
+
+    @model_validator(mode="after")
+    def _period(self) -> ScalingRule:
+        _check_range("period", self.period, "0s", "30m", strict=True)
+        return self
 
 
 class SelectPolicy(StrEnum):
@@ -77,15 +140,25 @@ class SelectPolicy(StrEnum):
 class ScalingDirection(WatchkeeperModel):
     """Behaviour in one direction; unset fields come from the preset."""
 
+    cel_rules = (_duration_range("stabilizationWindow", "0s", "1h"),)
+
     stabilization_window: Duration | None = Field(
-        default=None, description="Use the most conservative recommendation from this window."
+        default=None,
+        description="Use the most conservative recommendation from this window (at most 1h).",
     )
     policies: list[ScalingRule] | None = Field(
-        default=None, max_length=10, description="Rate limits of change."
+        default=None, min_length=1, max_length=10, description="Rate limits of change."
     )
     select_policy: SelectPolicy | None = Field(
-        default=None, description="Max, Min or Disabled (no scaling in this direction)."
+        default=None,
+        description="Max (the policy allowing the most change), Min (the least) or Disabled "
+        "(no scaling in this direction).",
     )
+
+    @model_validator(mode="after")
+    def _window(self) -> ScalingDirection:
+        _check_range("stabilizationWindow", self.stabilization_window, "0s", "1h")
+        return self
 
 
 class Behavior(WatchkeeperModel):
@@ -104,9 +177,14 @@ class Preset(StrEnum):
 class Fallback(WatchkeeperModel):
     """What to do when the metrics keep failing."""
 
-    failure_threshold: int = Field(default=3, ge=1, le=100, description="Consecutive failures.")
+    failure_threshold: int = Field(
+        default=3, ge=1, le=100, description="Consecutive failed evaluations before it applies."
+    )
     replicas: int | None = Field(
-        default=None, ge=0, description="Scale to this many; unset holds the current count."
+        default=None,
+        ge=0,
+        description="Scale up to at least this many (never down: missing data never scales "
+        "down); unset holds the current count.",
     )
 
 
@@ -119,17 +197,32 @@ class PredictiveMode(StrEnum):
 class Predictive(WatchkeeperModel):
     """Forecast metrics with predict_linear."""
 
-    mode: PredictiveMode = Field(default=PredictiveMode.OFF, description="Off, Shadow or Active.")
+    cel_rules = (
+        _duration_range("lookback", "0s", "24h", strict=True),
+        _duration_range("horizon", "0s", "24h", strict=True),
+    )
+
+    mode: PredictiveMode = Field(
+        default=PredictiveMode.OFF,
+        description="Off; Shadow (forecast and measure the forecast's error, never act on it); "
+        "Active (scale on the larger of the reactive and the forecast recommendation).",
+    )
     lookback: Duration = Field(default="30m", description="History the forecast fits.")
     horizon: Duration = Field(default="5m", description="How far ahead to forecast.")
+
+    @model_validator(mode="after")
+    def _positive(self) -> Predictive:
+        _check_range("lookback", self.lookback, "0s", "24h", strict=True)
+        _check_range("horizon", self.horizon, "0s", "24h", strict=True)
+        return self
 
 
 class Override(WatchkeeperModel):
     """A manual replica count that wins over the metrics."""
 
-    replicas: int = Field(ge=0, description="Replicas to hold.")
+    replicas: int = Field(ge=0, description="Replicas to hold, within [minReplicas, maxReplicas].")
     reason: str = Field(min_length=1, max_length=1024, description="Why; recorded in history.")
-    until: str | None = Field(
+    until: Timestamp | None = Field(
         default=None, description="RFC 3339 time the override ends; unset means until removed."
     )
 
@@ -150,6 +243,14 @@ class ScalingPolicySpec(SpecModel):
             "fallback.replicas must lie within [minReplicas, maxReplicas]",
             ".fallback.replicas",
         ),
+        cel(
+            "!has(self.override) || "
+            "(self.override.replicas >= self.minReplicas && "
+            "self.override.replicas <= self.maxReplicas)",
+            "override.replicas must lie within [minReplicas, maxReplicas]",
+            ".override.replicas",
+        ),
+        _duration_range("evaluationInterval", "1s", "1h"),
     )
 
     target_ref: TargetRef = Field(description="The workload to scale.")
@@ -161,16 +262,27 @@ class ScalingPolicySpec(SpecModel):
         description="Metrics; the highest recommendation wins.",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
-    evaluation_interval: Duration = Field(default="15s", description="How often to evaluate.")
+    evaluation_interval: Duration = Field(
+        default="15s", description="How often to evaluate (1s to 1h)."
+    )
     tolerance: float = Field(
         default=0.1, ge=0, lt=1, description="No change while |value/target - 1| <= this."
     )
-    preset: Preset = Field(default=Preset.BALANCED, description="Default behaviour.")
-    behavior: Behavior | None = Field(default=None, description="Overrides the preset.")
+    preset: Preset = Field(
+        default=Preset.BALANCED,
+        description="Default behaviour: Balanced is the HPA's; Conservative scales slower, "
+        "Aggressive faster (see README).",
+    )
+    behavior: Behavior | None = Field(
+        default=None, description="Overrides the preset, field by field."
+    )
     cooldown: Duration = Field(
         default="5m", description="No scale-down sooner than this after a scale event."
     )
-    fallback: Fallback | None = Field(default=None, description="When metrics fail.")
+    fallback: Fallback | None = Field(
+        default=None,
+        description="When metrics fail; unset holds the current count after 3 failures.",
+    )
     predictive: Predictive | None = Field(default=None, description="Forecasting.")
     override: Override | None = Field(default=None, description="Manual override.")
     prometheus: PrometheusSource | None = Field(
@@ -191,10 +303,30 @@ class ScalingPolicySpec(SpecModel):
                 f"minReplicas ({self.min_replicas}) must not exceed maxReplicas "
                 f"({self.max_replicas})"
             )
-        fallback = self.fallback.replicas if self.fallback else None
-        if fallback is not None and not self.min_replicas <= fallback <= self.max_replicas:
-            raise ValueError("fallback.replicas must lie within [minReplicas, maxReplicas]")
+        for name, block in (("fallback", self.fallback), ("override", self.override)):
+            replicas = block.replicas if block else None
+            if replicas is not None and not self.min_replicas <= replicas <= self.max_replicas:
+                raise ValueError(f"{name}.replicas must lie within [minReplicas, maxReplicas]")
+        _check_range("evaluationInterval", self.evaluation_interval, "1s", "1h")
         return self
+
+
+class MetricPrediction(WatchkeeperModel):
+    """The forecast of one metric and how good such forecasts have been."""
+
+    value: float | None = Field(default=None, description="Forecast value, one horizon ahead.")
+    proposed_replicas: int | None = Field(
+        default=None, description="What the forecast alone asks for."
+    )
+    error: str = Field(default="", description="Why there is no forecast.")
+    mean_absolute_percentage_error: float | None = Field(
+        default=None,
+        description="Mean absolute percentage error of past forecasts against what happened "
+        "(the last 100 checks weigh most).",
+    )
+    checked_forecasts: int = Field(
+        default=0, description="How many forecasts have been checked against what happened."
+    )
 
 
 class MetricStatus(WatchkeeperModel):
@@ -205,13 +337,23 @@ class MetricStatus(WatchkeeperModel):
     target: float = Field(description="Target value.")
     proposed_replicas: int | None = Field(default=None, description="What it alone asks for.")
     error: str = Field(default="", description="Why it could not be read.")
+    prediction: MetricPrediction | None = Field(
+        default=None, description="The forecast, when predictive mode is on."
+    )
 
 
 class Recommendation(WatchkeeperModel):
     """A replica recommendation kept for the stabilization window."""
 
-    time: str = Field(description="When (RFC 3339).")
+    time: str = Field(description="When this count was last recommended (RFC 3339).")
     replicas: int = Field(description="Recommended replicas.")
+
+
+class ReplicaChange(WatchkeeperModel):
+    """A change of replicas that the behaviour's rate limits count."""
+
+    time: str = Field(description="When (RFC 3339).")
+    change: int = Field(description="Replicas added (positive) or removed (negative).")
 
 
 class ScaleEvent(WatchkeeperModel):
@@ -233,12 +375,22 @@ class ScalingPolicyStatus(WatchkeeperModel):
     metrics: list[MetricStatus] = Field(default_factory=list, description="Per metric.")
     last_scale_time: str | None = Field(default=None, description="Last change of replicas.")
     recommendations: list[Recommendation] = Field(
-        default_factory=list, description="Recommendations inside the stabilization windows."
+        default_factory=list,
+        description="Recommendations inside the stabilization windows, oldest first (only "
+        "those that can still decide anything are kept).",
+    )
+    scale_events: list[ReplicaChange] = Field(
+        default_factory=list,
+        description="Changes the rate-limit policies still count, oldest first.",
     )
     history: list[ScaleEvent] = Field(
-        default_factory=list, max_length=50, description="Recent scale events, newest last."
+        default_factory=list,
+        max_length=HISTORY_LIMIT,
+        description="Recent scale events, newest last.",
     )
-    consecutive_failures: int = Field(default=0, description="Metric failures in a row.")
+    consecutive_failures: int = Field(
+        default=0, description="Failed evaluations in a row, counted up to the fallback threshold."
+    )
 
 
 SCALING_POLICY = KindDefinition(
