@@ -1,0 +1,179 @@
+"""From Prometheus' answers to each metric's proposal, forecast and status.
+
+A reading is usable when it has data, no NaN or infinity and nothing negative (the HPA would
+scale a negative external metric down to minReplicas; we treat it as missing data, which
+never scales down). Prometheus does the forecasting (``predict_linear`` over a subquery, see
+:func:`forecast_query`); this module turns its answers into replica counts and keeps a
+running mean absolute percentage error of the forecast made one horizon ago against the
+value observed now.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from watchkeeper.api.scalingpolicy import (
+    Metric,
+    MetricPrediction,
+    MetricStatus,
+    MetricTarget,
+    PredictiveMode,
+    ScalingPolicySpec,
+)
+
+from .scaling import replicas_for_metric
+
+# Past this many checks the mean weighs recent errors more (an exponential moving mean).
+ERROR_MEMORY = 100
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What Prometheus returned for one query: the series' values, or why nothing."""
+
+    values: tuple[float, ...] = ()
+    error: str = ""
+    rejected: bool = False  # Prometheus refused the PromQL itself
+
+    def problem(self) -> str:
+        """Why these values cannot be used; empty when they can."""
+        if self.error:
+            return self.error
+        if not self.values:
+            return "the query returned no data"
+        if any(math.isnan(v) for v in self.values):
+            return "the query returned NaN"
+        if any(math.isinf(v) for v in self.values):
+            return "the query returned an infinite value"
+        negative = min(self.values)
+        if negative < 0:
+            return f"the query returned a negative value ({negative:g}), which is never used"
+        return ""
+
+    @property
+    def total(self) -> float | None:
+        """The sum of the series, when it can be used."""
+        return None if self.problem() else math.fsum(self.values)
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The two predict_linear answers for one metric."""
+
+    ahead: Reading  # evaluated now: the value one horizon ahead
+    past: Reading  # evaluated one horizon ago: the forecast for now
+
+
+def forecast_query(query: str, lookback: timedelta, horizon: timedelta, step: timedelta) -> str:
+    """PromQL forecasting `query` one horizon ahead from a fit over `lookback`."""
+    return (
+        f"predict_linear(({query})[{_promql_duration(lookback)}:{_promql_duration(step)}], "
+        f"{horizon.total_seconds():g})"
+    )
+
+
+def _promql_duration(span: timedelta) -> str:
+    return f"{max(1, round(span.total_seconds() * 1000))}ms"
+
+
+def predict(
+    target: MetricTarget,
+    forecast: Forecast,
+    actual: float | None,
+    previous: MetricPrediction | None,
+    current: int,
+    tolerance: float,
+) -> MetricPrediction:
+    """The forecast's recommendation and the updated error of past forecasts."""
+    mean = previous.mean_absolute_percentage_error if previous else None
+    checked = previous.checked_forecasts if previous else 0
+    past = forecast.past.total
+    if past is not None and actual:  # a zero actual value has no percentage error
+        error = abs(actual - past) / abs(actual) * 100
+        checked += 1
+        mean = error if mean is None else mean + (error - mean) / min(checked, ERROR_MEMORY)
+    ahead = forecast.ahead.total
+    return MetricPrediction(
+        value=ahead,
+        proposed_replicas=None
+        if ahead is None
+        else replicas_for_metric(target, forecast.ahead.values, current, tolerance),
+        error=forecast.ahead.problem(),
+        mean_absolute_percentage_error=None if mean is None else round(mean, 3),
+        checked_forecasts=checked,
+    )
+
+
+def forecast_proposal(predictions: Sequence[tuple[str, MetricPrediction]]) -> tuple[int, str]:
+    """The highest replica count any forecast asks for, and which metric asks it."""
+    best, name = 0, ""
+    for metric, prediction in predictions:
+        if prediction.proposed_replicas is not None and prediction.proposed_replicas > best:
+            best, name = prediction.proposed_replicas, metric
+    return best, name
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What one metric asks for; replicas None when it could not be read."""
+
+    name: str
+    replicas: int | None
+    problem: str
+    rejected: bool
+
+
+def _prediction(
+    spec: ScalingPolicySpec,
+    metric: Metric,
+    forecast: Forecast | None,
+    actual: float | None,
+    previous: MetricStatus | None,
+    current: int,
+) -> MetricPrediction | None:
+    if not spec.predictive or spec.predictive.mode == PredictiveMode.OFF or forecast is None:
+        return None
+    old = previous.prediction if previous else None
+    return predict(metric.target, forecast, actual, old, current, spec.tolerance)
+
+
+def assess(
+    spec: ScalingPolicySpec,
+    readings: Mapping[str, Reading],
+    forecasts: Mapping[str, Forecast],
+    previous: Sequence[MetricStatus],
+    current: int,
+) -> tuple[list[Proposal], list[MetricStatus]]:
+    """Each metric's proposal and its status (with its forecast when predictive is on)."""
+    before = {m.name: m for m in previous}
+    proposals, statuses = [], []
+    for metric in spec.metrics:
+        reading = readings.get(metric.name, Reading(error="not queried"))
+        problem = reading.problem()
+        replicas = (
+            None
+            if problem
+            else replicas_for_metric(metric.target, reading.values, current, spec.tolerance)
+        )
+        proposals.append(Proposal(metric.name, replicas, problem, reading.rejected))
+        statuses.append(
+            MetricStatus(
+                name=metric.name,
+                value=reading.total,
+                target=metric.target.value,
+                proposed_replicas=replicas,
+                error=problem,
+                prediction=_prediction(
+                    spec,
+                    metric,
+                    forecasts.get(metric.name),
+                    reading.total,
+                    before.get(metric.name),
+                    current,
+                ),
+            )
+        )
+    return proposals, statuses

@@ -1,0 +1,152 @@
+"""A ScalingPolicy's memory is its status: this module reads and writes it.
+
+Timestamps carry microseconds so that the edges of windows and periods survive a round
+trip through the API server. The conditions' Events are derived here too: one Event when
+a condition a human should hear about changes, never one per evaluation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from watchkeeper.api.common import Condition, ConditionStatus
+from watchkeeper.api.scalingpolicy import (
+    HISTORY_LIMIT,
+    Recommendation,
+    ReplicaChange,
+    ScaleEvent,
+    ScalingPolicyStatus,
+)
+
+from .conditions import merge_condition
+from .scaling import Change, Sample
+
+ABLE_TO_SCALE = "AbleToScale"
+SCALING_ACTIVE = "ScalingActive"
+SCALING_LIMITED = "ScalingLimited"
+FALLBACK_ACTIVE = "FallbackActive"
+TARGET_CONFLICT = "TargetConflict"
+OWN_CONDITIONS = (ABLE_TO_SCALE, SCALING_ACTIVE, SCALING_LIMITED, FALLBACK_ACTIVE, TARGET_CONFLICT)
+
+TRUE, FALSE = ConditionStatus.TRUE, ConditionStatus.FALSE
+_WORRYING_ACTIVE_REASONS = {"FailedGetExternalMetric", "InvalidQuery"}
+
+
+def stamp(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds, e.g. 2026-11-30T10:04:01.250000Z."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 time (with a zone) as an aware datetime."""
+    return datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """An Event to post on the policy."""
+
+    type: str  # Normal or Warning
+    reason: str
+    message: str
+
+
+class Draft:
+    """The next status under construction, with the Events it has decided to post."""
+
+    def __init__(
+        self, previous: ScalingPolicyStatus, generation: int | None, now: datetime
+    ) -> None:
+        self.status = previous.model_copy(deep=True)
+        self.generation = generation
+        self.now = now
+        self.notices: list[Notice] = []
+
+    def condition(self, type_: str, status: ConditionStatus, reason: str, message: str) -> None:
+        """Set one condition; lastTransitionTime moves only when its status does."""
+        self.status.conditions = merge_condition(
+            self.status.conditions, type_, status, reason, message, self.generation, self.now
+        )
+
+    def notice(self, type_: str, reason: str, message: str) -> None:
+        self.notices.append(Notice(type_, reason, message))
+
+    def history(self, before: int, after: int, reason: str) -> None:
+        """Record a change of replicas (or one that would have been); keep the newest."""
+        entry = ScaleEvent(time=stamp(self.now), **{"from": before}, to=after, reason=reason)
+        self.status.history = [*self.status.history, entry][-HISTORY_LIMIT:]
+
+    def set_samples(self, samples: Iterable[Sample]) -> None:
+        self.status.recommendations = [
+            Recommendation(time=stamp(s.time), replicas=s.replicas) for s in samples
+        ]
+
+    def set_changes(self, changes: Iterable[Change]) -> None:
+        self.status.scale_events = [
+            ReplicaChange(time=stamp(c.time), change=c.replicas) for c in changes
+        ]
+
+
+def samples_of(status: ScalingPolicyStatus) -> tuple[Sample, ...]:
+    return tuple(Sample(r.replicas, parse_time(r.time)) for r in status.recommendations)
+
+
+def changes_of(status: ScalingPolicyStatus) -> tuple[Change, ...]:
+    return tuple(Change(c.change, parse_time(c.time)) for c in status.scale_events)
+
+
+def _worrying(condition: Condition) -> bool:
+    if condition.type == SCALING_ACTIVE:
+        return condition.reason in _WORRYING_ACTIVE_REASONS
+    if condition.type in (FALLBACK_ACTIVE, TARGET_CONFLICT):
+        return condition.status != FALSE
+    return condition.type == ABLE_TO_SCALE and condition.status != TRUE
+
+
+def transitions(before: Sequence[Condition], after: Sequence[Condition]) -> list[Notice]:
+    """Events for conditions a human should hear about: a problem that appears or changes,
+    a recovery, and every change of ScalingActive (suspend, override, conflict...)."""
+    old = {c.type: c for c in before}
+    notices = []
+    for condition in after:
+        if condition.type not in OWN_CONDITIONS or condition.type == SCALING_LIMITED:
+            continue
+        if condition.reason == "TargetConflict":  # the TargetConflict condition tells it
+            continue
+        previous = old.get(condition.type)
+        if previous and (previous.status, previous.reason) == (condition.status, condition.reason):
+            continue
+        worrying = _worrying(condition)
+        recovered = previous is not None and _worrying(previous) and not worrying
+        changed_activity = condition.type == SCALING_ACTIVE and previous is not None
+        if worrying or recovered or changed_activity:
+            kind = "Warning" if worrying else "Normal"
+            notices.append(Notice(kind, condition.reason, condition.message))
+    return notices
+
+
+def significant(status: ScalingPolicyStatus) -> dict[str, Any]:
+    """The status without what moves at every evaluation (metric values, forecasts, the
+    time of the newest recommendation): a write is due only when this part changes."""
+    data = status.model_dump(by_alias=True, mode="json", exclude={"observed_generation"})
+    for metric in data["metrics"]:
+        metric.pop("value", None)
+        prediction = metric.pop("prediction", None) or {}
+        metric["forecastReplicas"] = prediction.get("proposedReplicas")
+        metric["forecastError"] = prediction.get("error")
+    if data["recommendations"]:
+        data["recommendations"][-1].pop("time")
+    return data
+
+
+def resume(status: ScalingPolicyStatus, now: datetime) -> ScalingPolicyStatus:
+    """The status as read back after a restart: the newest recommendation is taken to have
+    held until now (its stored time is only as fresh as the last write), which can only
+    lengthen a stabilization, never shorten it."""
+    if not status.recommendations:
+        return status
+    newest = status.recommendations[-1].model_copy(update={"time": stamp(now)})
+    return status.model_copy(update={"recommendations": [*status.recommendations[:-1], newest]})
