@@ -66,9 +66,15 @@ class NotificationRecord(WatchkeeperModel):
 
     channel: str = Field(description="The NotificationChannel.")
     event: str = Field(description="The transition: Firing, SeverityChanged, Resolved, ...")
-    time: str = Field(description="When (RFC 3339).")
-    outcome: str = Field(description="Delivered, Failed or RateLimited.")
-    error: str = Field(default="", description="Why it failed, if it did.")
+    transition_time: str = Field(description="When the transition happened (RFC 3339).")
+    time: str = Field(description="When it was delivered or last attempted (RFC 3339).")
+    outcome: str = Field(description="Delivered, Failed, RateLimited or Skipped.")
+    attempts: int = Field(default=0, description="HTTP/SMTP attempts made.")
+    retryable: bool = Field(
+        default=False, description="A Failed delivery that will be tried again."
+    )
+    error: str = Field(default="", description="Why it failed or was skipped.")
+    step: int | None = Field(default=None, description="The escalation step that sent it.")
 
 
 class AlertStatus(WatchkeeperModel):
@@ -88,6 +94,9 @@ class AlertStatus(WatchkeeperModel):
     )
     starts_at: str | None = Field(default=None, description="When the condition began.")
     firing_since: str | None = Field(default=None, description="When the alert fired.")
+    severity_changed_at: str | None = Field(
+        default=None, description="When the severity last changed while firing."
+    )
     keep_firing_since: str | None = Field(
         default=None, description="When the condition cleared while keepFiringFor holds it."
     )

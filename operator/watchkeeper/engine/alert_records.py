@@ -54,6 +54,7 @@ def instance_from_status(status: AlertStatus) -> Instance | None:
         value=status.value,
         threshold=status.threshold,
         firing_since=_time(status.firing_since),
+        severity_changed_at=_time(status.severity_changed_at),
         keep_firing_since=_time(status.keep_firing_since),
         resolved_at=_time(status.resolved_at),
     )
@@ -77,6 +78,7 @@ def status_from_instance(instance: Instance) -> dict[str, Any]:
         "labels": dict(instance.labels),
         "startsAt": stamp(instance.starts_at),
         "firingSince": stamp(instance.firing_since),
+        "severityChangedAt": stamp(instance.severity_changed_at),
         "keepFiringSince": stamp(instance.keep_firing_since),
         "resolvedAt": stamp(instance.resolved_at),
     }

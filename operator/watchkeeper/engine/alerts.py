@@ -38,6 +38,7 @@ class Instance:
     value: float | None = None
     threshold: float | None = None
     firing_since: datetime | None = None
+    severity_changed_at: datetime | None = None
     keep_firing_since: datetime | None = None
     resolved_at: datetime | None = None
 
@@ -180,6 +181,7 @@ def _step(
             changes.append(Change.PENDING)
         elif before.state == AlertState.FIRING and before.severity != severity:
             changes.append(Change.SEVERITY_CHANGED)
+            before = replace(before, severity_changed_at=now)
         current = replace(
             before,
             severity=severity,

@@ -22,6 +22,7 @@ from watchkeeper.handlers.alert_writer import AlertWriter
 from watchkeeper.handlers.config import OperatorConfig
 from watchkeeper.handlers.connections import resolve_connection
 from watchkeeper.handlers.metrics import EVALUATION_SECONDS, EVALUATIONS
+from watchkeeper.handlers.notifier import AlertNotifier
 from watchkeeper.handlers.policy_status import PolicyStatusWriter
 from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import PrometheusError, QueryRejected
@@ -62,6 +63,7 @@ class PolicyEvaluator:
         self.namespace = str(body.metadata.namespace)
         self.name = str(body.metadata.name)
         self.alerts = AlertWriter(body, memo)
+        self.notifier = AlertNotifier(body, memo, logger)
         self.status = PolicyStatusWriter(
             memo.kube,
             self.namespace,
@@ -72,6 +74,12 @@ class PolicyEvaluator:
 
     async def run(self, stopped: kopf.DaemonStopped) -> None:
         await self.alerts.load()
+        try:
+            await self._loop(stopped)
+        finally:
+            await self.notifier.stop()
+
+    async def _loop(self, stopped: kopf.DaemonStopped) -> None:
         while not stopped:
             spec = self._spec()
             interval = (
@@ -129,6 +137,8 @@ class PolicyEvaluator:
         result = evaluate(self.alerts.instances, observed, rules_of(spec), at)
         gone = expired(result.instances, timedelta(seconds=self.config.alert_retention), at)
         await self.alerts.apply(spec, result, gone, at)
+        if self.alerts.instances:
+            self.notifier.kick(spec, at)
         duration = time.monotonic() - started
         EVALUATIONS.labels(reason).inc()
         EVALUATION_SECONDS.observe(duration)

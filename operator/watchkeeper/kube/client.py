@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -75,6 +75,23 @@ class Kube:
             force=True,
             _content_type="application/apply-patch+yaml",
         )
+
+    async def get(self, kind: KindDefinition, namespace: str, name: str) -> dict[str, Any] | None:
+        """One of our objects as the API server has it, or None if it does not exist."""
+        try:
+            found = await asyncio.to_thread(
+                self._custom.get_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                kind.plural,
+                name,
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return cast(dict[str, Any], found)
 
     async def missing_references(
         self,

@@ -1,0 +1,123 @@
+"""Which notifications an alert is owed, derived from its persisted state, and which of
+them are still due given what its status records as sent.
+
+Every notification is identified by (channel, event, transition time): the same
+transition is the same notification, however often it is computed — after a restart, a
+retry or a crash between sending and recording. Delivery then carries a key built from
+those, so a service with idempotency keys absorbs the one unavoidable repeat."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from watchkeeper.api.alert import AlertState, AlertStatus, NotificationRecord
+
+FIRING = "Firing"
+SEVERITY_CHANGED = "SeverityChanged"
+REPEAT = "Repeat"
+RESOLVED = "Resolved"
+ACKNOWLEDGED = "Acknowledged"
+FINAL_OUTCOMES = ("Delivered", "RateLimited", "Skipped")
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One notification an alert is owed on one channel."""
+
+    channel: str
+    event: str
+    at: datetime
+    step: int | None = None
+
+    @property
+    def identity(self) -> tuple[str, str, datetime]:
+        return self.channel, self.event, self.at
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The parts of AlertPolicy.spec.routing that decide notifications."""
+
+    channels: tuple[str, ...]
+    repeat_interval: timedelta
+    send_resolved: bool
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def transitions(
+    status: AlertStatus, repeat_interval: timedelta, now: datetime
+) -> list[tuple[str, datetime]]:
+    """The notifiable transitions of the alert's current firing cycle, oldest first."""
+    firing_since = _time(status.firing_since)
+    if firing_since is None:
+        return []
+    found = [(FIRING, firing_since)]
+    changed = _time(status.severity_changed_at)
+    if changed is not None and changed > firing_since:
+        found.append((SEVERITY_CHANGED, changed))
+    resolved = _time(status.resolved_at)
+    if status.state == AlertState.FIRING and repeat_interval > timedelta(0):
+        repeats = int((now - firing_since) / repeat_interval)
+        if repeats >= 1:
+            found.append((REPEAT, firing_since + repeats * repeat_interval))
+    if status.state == AlertState.FIRING and status.acknowledged is not None:
+        found.append((ACKNOWLEDGED, datetime.fromisoformat(status.acknowledged.time)))
+    if status.state == AlertState.RESOLVED and resolved is not None and resolved >= firing_since:
+        found.append((RESOLVED, resolved))
+    return sorted(found, key=lambda t: t[1])
+
+
+def routed(status: AlertStatus, routing: Routing, now: datetime) -> list[Intent]:
+    """What the policy's routing owes: every transition to every channel; Resolved only
+    when sendResolved."""
+    return [
+        Intent(channel, event, at)
+        for event, at in transitions(status, routing.repeat_interval, now)
+        if event != RESOLVED or routing.send_resolved
+        for channel in routing.channels
+    ]
+
+
+def _recorded(
+    records: Iterable[NotificationRecord],
+) -> dict[tuple[str, str, datetime], NotificationRecord]:
+    return {(r.channel, r.event, datetime.fromisoformat(r.transition_time)): r for r in records}
+
+
+def due(intents: Sequence[Intent], records: Sequence[NotificationRecord]) -> list[Intent]:
+    """The intents without a final record: never sent, or failed in a retryable way."""
+    seen = _recorded(records)
+    result = []
+    for intent in intents:
+        record = seen.get(intent.identity)
+        if record is None or (record.outcome not in FINAL_OUTCOMES and record.retryable):
+            result.append(intent)
+    return list(dict.fromkeys(result))
+
+
+def notified(records: Sequence[NotificationRecord], since: datetime | None) -> set[str]:
+    """Channels that delivered something for this firing cycle (since `since`)."""
+    return {
+        r.channel
+        for r in records
+        if r.outcome == "Delivered"
+        and since is not None
+        and datetime.fromisoformat(r.transition_time) >= since
+    }
+
+
+def record(
+    records: Sequence[NotificationRecord], new: NotificationRecord, keep: int
+) -> list[NotificationRecord]:
+    """The records with `new` replacing any record of the same notification, newest last,
+    at most `keep` of them."""
+    key = (new.channel, new.event, datetime.fromisoformat(new.transition_time))
+    kept = [
+        r for r in records if (r.channel, r.event, datetime.fromisoformat(r.transition_time)) != key
+    ]
+    return [*kept, new][-keep:]

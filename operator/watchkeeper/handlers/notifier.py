@@ -1,0 +1,197 @@
+"""Delivers what a policy's Alerts are owed. After each evaluation it runs in the
+background (evaluation never waits on a channel): it lists the policy's Alerts — their
+status is the record of what was sent — asks the engine what is due, delivers through
+the dispatcher, and records each outcome on the Alert. A crash between delivering and
+recording repeats that one delivery after the restart, with the same idempotency key."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from itertools import groupby
+from typing import Any
+
+import kopf
+from pydantic import ValidationError
+
+from watchkeeper.api import ALERT, NOTIFICATION_CHANNEL
+from watchkeeper.api.alert import AlertStatus, NotificationRecord
+from watchkeeper.api.alertpolicy import AlertPolicySpec
+from watchkeeper.api.common import parse_duration
+from watchkeeper.engine.alert_records import label_value, timestamp
+from watchkeeper.engine.notifications import Intent, Routing, due, notified, record, routed
+from watchkeeper.kube.alerts import AlertStore
+from watchkeeper.notify.dispatch import DeliveryOutcome, Outcome
+from watchkeeper.notify.message import Event, Notification
+from watchkeeper.notify.sender import Channel
+
+FIELD_MANAGER = "watchkeeper-notification"
+KEEP_RECORDS = 50
+IntentSource = Callable[[dict[str, Any], AlertStatus, datetime], list[Intent]]
+
+
+def notification_for(
+    alert: dict[str, Any], status: AlertStatus, spec: AlertPolicySpec, event: str, at: datetime
+) -> Notification:
+    """The message of one transition of one alert."""
+    ack = status.acknowledged
+    return Notification(
+        event=Event(event),
+        alert=alert["metadata"]["name"],
+        namespace=alert["metadata"]["namespace"],
+        policy=alert["metadata"]["labels"].get("watchkeeper.io/policy", ""),
+        state=str(status.state),
+        transition_time=timestamp(at),
+        severity=status.severity,
+        value=status.value,
+        threshold=status.threshold,
+        labels={**spec.labels, **status.labels},
+        annotations=dict(status.annotations),
+        summary=status.summary,
+        description=status.description,
+        starts_at=status.starts_at,
+        firing_since=status.firing_since,
+        resolved_at=status.resolved_at,
+        acknowledged_by=ack.by if ack else None,
+        acknowledgement_comment=ack.comment if ack else "",
+    )
+
+
+class AlertNotifier:
+    """The notification side of one policy's evaluation loop."""
+
+    def __init__(self, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger) -> None:
+        self.memo = memo
+        self.logger = logger
+        self.namespace = str(body.metadata.namespace)
+        self.policy = str(body.metadata.name)
+        self.store = AlertStore(memo.kube.api_client)
+        self.sources: list[IntentSource] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def kick(self, spec: AlertPolicySpec, now: datetime) -> None:
+        """Start a delivery round unless one is still running (the next round catches up)."""
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._round(spec, now))
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let a round in flight finish (briefly), then cancel it."""
+        if self._task is None:
+            return
+        with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(self._task), grace)
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+
+    async def _round(self, spec: AlertPolicySpec, now: datetime) -> None:
+        try:
+            routing = Routing(
+                tuple(spec.routing.channels),
+                parse_duration(spec.routing.repeat_interval),
+                spec.routing.send_resolved,
+            )
+            channels: dict[str, Channel | str] = {}
+            for alert in await self.store.list_for_policy(self.namespace, label_value(self.policy)):
+                try:
+                    status = AlertStatus.model_validate(alert.get("status") or {})
+                except ValidationError:
+                    continue
+                intents = routed(status, routing, now)
+                for source in self.sources:
+                    intents += source(alert, status, now)
+                pending = due(intents, status.notifications)
+                if pending:
+                    await self._deliver(alert, status, spec, pending, channels)
+        except Exception:  # a round must never take the evaluation loop down
+            self.logger.exception("notification round for %s failed", self.policy)
+
+    async def _channel(self, name: str, cache: dict[str, Channel | str]) -> Channel | str:
+        """The channel, or why it cannot be used."""
+        if name not in cache:
+            obj = await self.memo.kube.get(NOTIFICATION_CHANNEL, self.namespace, name)
+            if obj is None:
+                cache[name] = f"NotificationChannel {name} not found in namespace {self.namespace}"
+            else:
+                try:
+                    cache[name] = Channel.from_object(obj)
+                except ValidationError:
+                    cache[name] = f"NotificationChannel {name} has an invalid spec (see its Ready)"
+        return cache[name]
+
+    async def _deliver(
+        self,
+        alert: dict[str, Any],
+        status: AlertStatus,
+        spec: AlertPolicySpec,
+        pending: Sequence[Intent],
+        cache: dict[str, Channel | str],
+    ) -> None:
+        name = alert["metadata"]["name"]
+        records = list(status.notifications)
+        since = datetime.fromisoformat(status.firing_since) if status.firing_since else None
+        told = notified(records, since)
+        ordered = sorted(pending, key=lambda i: (i.at, i.event))
+        for (event, at), group in groupby(ordered, key=lambda i: (i.event, i.at)):
+            intents = list(group)
+            notification = notification_for(alert, status, spec, event, at)
+            resolved = {i.channel: await self._channel(i.channel, cache) for i in intents}
+            usable = [c for c in resolved.values() if isinstance(c, Channel)]
+            outcomes = await self.memo.dispatcher.deliver_many(
+                usable, notification, notified_before={c: c in told for c in resolved}
+            )
+            outcomes += [
+                DeliveryOutcome(
+                    c,
+                    Event(event),
+                    notification.idempotency_key,
+                    Outcome.FAILED,
+                    timestamp(datetime.now(at.tzinfo)),
+                    error=why,
+                    retryable=True,
+                )
+                for c, why in resolved.items()
+                if isinstance(why, str)
+            ]
+            steps = {i.channel: i.step for i in intents}
+            updated = records
+            for outcome in outcomes:
+                updated = record(
+                    updated, _record(outcome, at, steps.get(outcome.channel)), KEEP_RECORDS
+                )
+            if _changed(records, updated):
+                await self.memo.kube.apply_status(
+                    ALERT,
+                    self.namespace,
+                    name,
+                    {"notifications": [r.to_api() for r in updated]},
+                    FIELD_MANAGER,
+                )
+            records = updated
+            told |= {o.channel for o in outcomes if o.outcome == Outcome.DELIVERED}
+
+
+def _record(outcome: DeliveryOutcome, at: datetime, step: int | None) -> NotificationRecord:
+    return NotificationRecord(
+        channel=outcome.channel,
+        event=outcome.event.value,
+        transition_time=timestamp(at),
+        time=outcome.time,
+        outcome=outcome.outcome.value,
+        attempts=outcome.attempts,
+        retryable=not outcome.final,
+        error=outcome.error,
+        step=step,
+    )
+
+
+def _changed(before: Sequence[NotificationRecord], after: Sequence[NotificationRecord]) -> bool:
+    """Whether anything but the attempt times differs (a repeated identical failure is not
+    worth a write)."""
+
+    def essence(records: Sequence[NotificationRecord]) -> list[tuple[object, ...]]:
+        return [(r.channel, r.event, r.transition_time, r.outcome, r.error) for r in records]
+
+    return essence(before) != essence(after)
