@@ -207,7 +207,7 @@ def test_operator_crashes_in_a_burst_lose_nothing(
     )
     rng = random.Random(7)
     kills = 0
-    for cycle in range(cycles):
+    for _cycle in range(cycles):
         for value in (3, 1):
             for pod in pods:
                 exporter.set(metric, value, {"pod": pod})
