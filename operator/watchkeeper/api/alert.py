@@ -51,14 +51,36 @@ class Acknowledged(WatchkeeperModel):
     time: str = Field(description="When the operator saw the acknowledgement (RFC 3339).")
 
 
+class StepRun(WatchkeeperModel):
+    """A step that ran."""
+
+    loop: int = Field(description="Which run of the chain (0 = the first).")
+    step: int = Field(description="Index of the step.")
+    time: str = Field(description="When it was due (RFC 3339); it runs once per due time.")
+
+
 class EscalationProgress(WatchkeeperModel):
-    """Where the alert stands in its EscalationPolicy."""
+    """Where the alert stands in its EscalationPolicy; survives operator restarts."""
 
     policy: str = Field(description="The EscalationPolicy being walked.")
+    cycle_start: str | None = Field(
+        default=None, description="The firingSince this escalation belongs to."
+    )
     step: int = Field(default=0, description="Index of the next step to run.")
     loop: int = Field(default=0, description="How many times the chain has restarted.")
     progress: str = Field(default="", description="Steps taken out of steps, e.g. 2/3.")
-    next_step_time: str | None = Field(default=None, description="When the next step is due.")
+    next_step_time: str | None = Field(
+        default=None, description="When the next step is due; unset when the chain is done."
+    )
+    ran: list[StepRun] = Field(
+        default_factory=list, max_length=250, description="Steps run in this firing cycle."
+    )
+    skipped: list[int] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Steps of the current run skipped for minSeverity; they run as soon as "
+        "the alert is severe enough.",
+    )
 
 
 class NotificationRecord(WatchkeeperModel):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+from datetime import timedelta
+
 from pydantic import Field, model_validator
 
 from .common import (
@@ -60,6 +62,20 @@ class EscalationPolicySpec(SpecModel):
         default=None,
         description="An acknowledged alert still firing after this long escalates again.",
     )
+    loop_interval: Duration | None = Field(
+        default=None,
+        description="With repeat: time from the start of one run of the chain to the next. "
+        "Default: the last step's `after` plus the gap before it (the chain waits as long "
+        "after its last step as it did before it).",
+    )
+
+    def period(self) -> timedelta:
+        """Time between the starts of two runs of the chain."""
+        if self.loop_interval:
+            return parse_duration(self.loop_interval)
+        delays = [parse_duration(s.after) for s in self.steps]
+        gap = delays[-1] - delays[-2] if len(delays) > 1 else delays[-1]
+        return delays[-1] + gap
 
     def references(self) -> list[ObjectReference]:
         """The channels and ScalingPolicies the steps use, each once."""
@@ -80,6 +96,11 @@ class EscalationPolicySpec(SpecModel):
                     f"steps[{i}].after ({self.steps[i].after}) is earlier than the step "
                     f"before it ({self.steps[i - 1].after}); list steps in time order"
                 )
+        if self.repeat and self.period() <= timedelta(0):
+            raise ValueError(
+                "loopInterval: with repeat, the chain needs a positive period; set "
+                "loopInterval (the steps alone give none)"
+            )
         return self
 
 

@@ -72,15 +72,20 @@ def transitions(
     return sorted(found, key=lambda t: t[1])
 
 
-def routed(status: AlertStatus, routing: Routing, now: datetime) -> list[Intent]:
-    """What the policy's routing owes: every transition to every channel; Resolved only
-    when sendResolved."""
-    return [
-        Intent(channel, event, at)
-        for event, at in transitions(status, routing.repeat_interval, now)
-        if event != RESOLVED or routing.send_resolved
-        for channel in routing.channels
-    ]
+def routed(
+    status: AlertStatus, routing: Routing, now: datetime, paged: Iterable[str] = ()
+) -> list[Intent]:
+    """What the policy's routing owes: every transition to every routed channel, Resolved
+    only when sendResolved; Acknowledged and Resolved also to every channel paged for this
+    firing (e.g. by an escalation step)."""
+    follow_up = (ACKNOWLEDGED, RESOLVED)
+    intents = []
+    for event, at in transitions(status, routing.repeat_interval, now):
+        if event == RESOLVED and not routing.send_resolved:
+            continue
+        targets = [*routing.channels, *(paged if event in follow_up else ())]
+        intents += [Intent(channel, event, at) for channel in dict.fromkeys(targets)]
+    return intents
 
 
 def _recorded(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from itertools import groupby
 from typing import Any
@@ -22,6 +22,7 @@ from watchkeeper.api.alertpolicy import AlertPolicySpec
 from watchkeeper.api.common import parse_duration
 from watchkeeper.engine.alert_records import label_value, timestamp
 from watchkeeper.engine.notifications import Intent, Routing, due, notified, record, routed
+from watchkeeper.handlers.escalator import Escalator
 from watchkeeper.kube.alerts import AlertStore
 from watchkeeper.notify.dispatch import DeliveryOutcome, Outcome
 from watchkeeper.notify.message import Event, Notification
@@ -29,7 +30,6 @@ from watchkeeper.notify.sender import Channel
 
 FIELD_MANAGER = "watchkeeper-notification"
 KEEP_RECORDS = 50
-IntentSource = Callable[[dict[str, Any], AlertStatus, datetime], list[Intent]]
 
 
 def notification_for(
@@ -68,7 +68,7 @@ class AlertNotifier:
         self.namespace = str(body.metadata.namespace)
         self.policy = str(body.metadata.name)
         self.store = AlertStore(memo.kube.api_client)
-        self.sources: list[IntentSource] = []
+        self.escalation = Escalator(memo, self.store, self.namespace)
         self._task: asyncio.Task[None] | None = None
 
     def kick(self, spec: AlertPolicySpec, now: datetime) -> None:
@@ -94,14 +94,17 @@ class AlertNotifier:
                 spec.routing.send_resolved,
             )
             channels: dict[str, Channel | str] = {}
+            escalation_ref = spec.routing.escalation_policy_ref
+            chain = await self.escalation.chain(escalation_ref) if escalation_ref else None
             for alert in await self.store.list_for_policy(self.namespace, label_value(self.policy)):
                 try:
                     status = AlertStatus.model_validate(alert.get("status") or {})
                 except ValidationError:
                     continue
-                intents = routed(status, routing, now)
-                for source in self.sources:
-                    intents += source(alert, status, now)
+                since = _time(status.firing_since)
+                intents = routed(status, routing, now, notified(status.notifications, since))
+                if escalation_ref and chain:
+                    intents += await self.escalation.step(alert, status, escalation_ref, chain, now)
                 pending = due(intents, status.notifications)
                 if pending:
                     await self._deliver(alert, status, spec, pending, channels)
@@ -131,8 +134,7 @@ class AlertNotifier:
     ) -> None:
         name = alert["metadata"]["name"]
         records = list(status.notifications)
-        since = datetime.fromisoformat(status.firing_since) if status.firing_since else None
-        told = notified(records, since)
+        told = notified(records, _time(status.firing_since))
         ordered = sorted(pending, key=lambda i: (i.at, i.event))
         for (event, at), group in groupby(ordered, key=lambda i: (i.event, i.at)):
             intents = list(group)
@@ -171,6 +173,10 @@ class AlertNotifier:
                 )
             records = updated
             told |= {o.channel for o in outcomes if o.outcome == Outcome.DELIVERED}
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 def _record(outcome: DeliveryOutcome, at: datetime, step: int | None) -> NotificationRecord:

@@ -20,13 +20,17 @@ class AlertStore:
 
     async def list_for_policy(self, namespace: str, policy_label: str) -> list[dict[str, Any]]:
         """Every Alert labelled with the policy."""
+        return await self.list_labelled(namespace, f"{POLICY_LABEL}={policy_label}")
+
+    async def list_labelled(self, namespace: str, selector: str) -> list[dict[str, Any]]:
+        """Every Alert matching a label selector."""
         result = await asyncio.to_thread(
             self._custom.list_namespaced_custom_object,
             GROUP,
             VERSION,
             namespace,
             ALERT.plural,
-            label_selector=f"{POLICY_LABEL}={policy_label}",
+            label_selector=selector,
         )
         items: list[dict[str, Any]] = result["items"]  # type: ignore[index]
         return items

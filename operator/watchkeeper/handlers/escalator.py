@@ -1,0 +1,106 @@
+"""Walks an alert through its EscalationPolicy during a notification round: advances the
+schedule, persists the position on the Alert (before anything is sent, so a crash can
+only repeat a delivery, never lose a step), posts an Event per step, expires
+acknowledgements, and says which pages the steps owe."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+import kopf
+from pydantic import ValidationError
+
+from watchkeeper.api import ALERT, ESCALATION_POLICY
+from watchkeeper.api.alert import AlertStatus
+from watchkeeper.api.common import Severity
+from watchkeeper.api.escalationpolicy import EscalationPolicySpec
+from watchkeeper.engine.escalation import AlertView, Chain, advance, position_of, saved_form
+from watchkeeper.engine.notifications import FIRING, Intent
+from watchkeeper.handlers.acknowledgement import clear_acknowledgement
+from watchkeeper.kube.alerts import AlertStore
+
+FIELD_MANAGER = "watchkeeper-escalation"
+ESCALATION_LABEL = "watchkeeper.io/escalation"
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _body(alert: dict[str, Any]) -> kopf.Body:
+    """An Alert as it was listed, as the Body kopf posts Events about."""
+    return kopf.Body(cast(kopf.RawBody, alert))
+
+
+class Escalator:
+    """Escalation for the alerts of one policy."""
+
+    def __init__(self, memo: kopf.Memo, store: AlertStore, namespace: str) -> None:
+        self.memo = memo
+        self.store = store
+        self.namespace = namespace
+
+    async def chain(self, name: str) -> Chain | None:
+        """The EscalationPolicy, parsed; None if missing or invalid (its Ready says why)."""
+        obj = await self.memo.kube.get(ESCALATION_POLICY, self.namespace, name)
+        if obj is None:
+            return None
+        try:
+            return Chain.of(EscalationPolicySpec.model_validate(dict(obj.get("spec") or {})))
+        except ValidationError:
+            return None
+
+    async def step(
+        self, alert: dict[str, Any], status: AlertStatus, policy: str, chain: Chain, now: datetime
+    ) -> list[Intent]:
+        """Advance the alert's escalation; the pages its steps owe while it fires."""
+        name = alert["metadata"]["name"]
+        since = _time(status.firing_since)
+        view = AlertView(
+            state=status.state,
+            severity=Severity(status.severity) if status.severity else None,
+            firing_since=since,
+            severity_changed_at=_time(status.severity_changed_at),
+            acknowledged_at=_time(status.acknowledged.time) if status.acknowledged else None,
+        )
+        decision = advance(chain, position_of(status.escalation, since), view, now)
+        position = decision.position
+        if position is None:
+            return []
+        saved = saved_form(policy, chain, position)
+        if saved != status.escalation:
+            await self.memo.kube.apply_status(
+                ALERT, self.namespace, name, {"escalation": saved.to_api()}, FIELD_MANAGER
+            )
+            escalating = policy if position.next_at is not None else None
+            labels = alert["metadata"].get("labels") or {}
+            if labels.get(ESCALATION_LABEL) != escalating:
+                await self.store.patch(
+                    self.namespace, name, {"metadata": {"labels": {ESCALATION_LABEL: escalating}}}
+                )
+        if decision.unacknowledge:
+            await clear_acknowledgement(self.memo.kube, self.store, self.namespace, name)
+            kopf.event(
+                _body(alert),
+                type="Warning",
+                reason="AcknowledgementExpired",
+                message=f"Still firing {chain.ack_timeout} after the acknowledgement: "
+                "escalation resumes",
+            )
+        for loop, index, _ in decision.new_runs:
+            channels = ", ".join(chain.steps[index].channels) or "no channels"
+            kopf.event(
+                _body(alert),
+                type="Warning",
+                reason="EscalationStep",
+                message=f"{policy} step {index + 1}/{len(chain.steps)} (run {loop + 1}): "
+                f"notifying {channels}",
+            )
+        if status.state != "Firing":
+            return []
+        return [
+            Intent(channel, FIRING, at, step=index)
+            for _, index, at in position.ran
+            for channel in chain.steps[index].channels
+        ]

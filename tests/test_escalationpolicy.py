@@ -1,0 +1,244 @@
+"""End to end: an unacknowledged firing alert walks its EscalationPolicy on time, stops on
+acknowledgement or resolution, resumes after an ack timeout, and survives a crash."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+from kubernetes import client
+
+from tests.alerting import alerts, apply, events, policy, wait_states
+from tests.kubectl import kubectl
+from tests.receivers import HttpReceiver
+from tests.waiting import eventually, get_object
+
+pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
+
+
+@pytest.fixture
+def receiver():
+    with HttpReceiver() as http:
+        yield http
+
+
+def _obj(kind: str, name: str, spec: dict) -> dict:
+    return {
+        "apiVersion": "watchkeeper.io/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def _hooks(receiver, *names) -> list[dict]:
+    return [
+        _obj(
+            "NotificationChannel",
+            n,
+            {
+                "type": "Webhook",
+                "webhook": {"url": f"{receiver.url}/{n}"},
+                "rateLimit": {"max": 100},
+            },
+        )
+        for n in names
+    ]
+
+
+def _escalation(steps: list[tuple[str, list[str]]], **spec) -> dict:
+    return _obj(
+        "EscalationPolicy",
+        "oncall",
+        {"steps": [{"after": a, "channels": c} for a, c in steps], **spec},
+    )
+
+
+def _escalated(metric: str) -> dict:
+    return policy("esc", metric, routing={"escalationPolicyRef": "oncall"})
+
+
+def _event_kinds(receiver, path) -> list[str]:
+    return [r.json()["watchkeeper"]["event"] for r in receiver.to(path)]
+
+
+def _alert(custom_objects, namespace) -> dict:
+    return alerts(custom_objects, namespace, "esc")[0]
+
+
+def test_the_chain_runs_on_time(
+    operator, kubeconfig, namespace, custom_objects, core_v1, exporter, receiver
+):
+    metric = "wk_esc_chain"
+    exporter.set(metric, 3)
+    apply(
+        kubeconfig,
+        namespace,
+        *_hooks(receiver, "a", "b", "c"),
+        _escalation([("0s", ["a"]), ("4s", ["b"]), ("8s", ["c"])]),
+        _escalated(metric),
+    )
+    [alert] = wait_states(custom_objects, namespace, "esc", [("Firing", "Warning")])
+    firing = time.time()
+    [a] = receiver.wait_for(1, "/a")
+    [b] = receiver.wait_for(1, "/b", timeout=20)
+    [c] = receiver.wait_for(1, "/c", timeout=20)
+    assert a.time < b.time < c.time
+    # on schedule: within a second plus the 1 s evaluation granularity (and some CI slack)
+    assert 4 - 1.5 <= b.time - a.time <= 4 + 2.5 and 8 - 1.5 <= c.time - a.time <= 8 + 2.5
+    assert firing - a.time < 3
+    name = alert["metadata"]["name"]
+    status = eventually(
+        lambda: get_object(custom_objects, "alerts", namespace, name)["status"],
+        lambda s: s["escalation"]["progress"] == "3/3",
+    )
+    assert [(r["loop"], r["step"]) for r in status["escalation"]["ran"]] == [(0, 0), (0, 1), (0, 2)]
+    assert {(r["channel"], r["step"]) for r in status["notifications"]} >= {
+        ("a", 0),
+        ("b", 1),
+        ("c", 2),
+    }
+    wide = kubectl(kubeconfig, "get", "alerts", "-n", namespace, "-o", "wide").stdout
+    assert "ESCALATION" in wide and "3/3" in wide
+    steps = eventually(
+        lambda: [r for r, _ in events(core_v1, namespace, name) if r == "EscalationStep"],
+        lambda r: len(r) == 3,
+    )
+    assert len(steps) == 3
+    eventually(
+        lambda: get_object(custom_objects, "escalationpolicies", namespace, "oncall").get(
+            "status", {}
+        ),
+        lambda s: s.get("escalating") == 0,
+    )
+
+
+def test_acknowledgement_stops_it_and_reaches_pagerduty(
+    operator, kubeconfig, namespace, custom_objects, core_v1, exporter, receiver
+):
+    metric = "wk_esc_ack"
+    core_v1.create_namespaced_secret(
+        namespace,
+        client.V1Secret(
+            metadata=client.V1ObjectMeta(name="pd"), data={"key": base64.b64encode(b"k").decode()}
+        ),
+    )
+    pd = _obj(
+        "NotificationChannel",
+        "pd",
+        {
+            "type": "PagerDuty",
+            "pagerduty": {
+                "routingKeySecretRef": {"name": "pd", "key": "key"},
+                "url": f"{receiver.url}/pd",
+            },
+        },
+    )
+    exporter.set(metric, 3)
+    apply(
+        kubeconfig,
+        namespace,
+        pd,
+        *_hooks(receiver, "later"),
+        _escalation([("0s", ["pd"]), ("5s", ["later"])]),
+        _escalated(metric),
+    )
+    receiver.wait_for(1, "/pd")
+    wait_states(custom_objects, namespace, "esc", [("Firing", "Warning")])
+    name = _alert(custom_objects, namespace)["metadata"]["name"]
+    kubectl(kubeconfig, "annotate", "alert", name, "-n", namespace, "watchkeeper.io/ack=alice")
+    acks = eventually(
+        lambda: [r.json() for r in receiver.to("/pd") if r.json()["event_action"] == "acknowledge"],
+        bool,
+    )
+    assert len(acks) == 1
+    time.sleep(7)
+    assert receiver.to("/later") == []
+
+
+def test_resolution_stops_it_and_tells_everyone_paged(
+    operator, kubeconfig, namespace, custom_objects, exporter, receiver
+):
+    metric = "wk_esc_resolve"
+    exporter.set(metric, 3)
+    apply(
+        kubeconfig,
+        namespace,
+        *_hooks(receiver, "a", "b", "c"),
+        _escalation([("0s", ["a"]), ("3s", ["b"]), ("30s", ["c"])]),
+        _escalated(metric),
+    )
+    receiver.wait_for(1, "/b", timeout=20)
+    exporter.set(metric, 1)
+    eventually(
+        lambda: (_event_kinds(receiver, "/a"), _event_kinds(receiver, "/b")),
+        lambda e: e == (["Firing", "Resolved"], ["Firing", "Resolved"]),
+    )
+    status = _alert(custom_objects, namespace)["status"]
+    assert status["escalation"].get("nextStepTime") is None
+    assert receiver.to("/c") == []
+
+
+def test_ack_timeout_resumes_escalation(
+    operator, kubeconfig, namespace, custom_objects, exporter, receiver
+):
+    metric = "wk_esc_timeout"
+    exporter.set(metric, 3)
+    apply(
+        kubeconfig,
+        namespace,
+        *_hooks(receiver, "a", "b"),
+        _escalation([("0s", ["a"]), ("2s", ["b"])], ackTimeout="5s"),
+        _escalated(metric),
+    )
+    receiver.wait_for(1, "/a")
+    name = _alert(custom_objects, namespace)["metadata"]["name"]
+    kubectl(
+        kubeconfig,
+        "patch",
+        "alert",
+        name,
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        '{"spec":{"acknowledgement":{"by":"bob"}}}',
+    )
+    acked = eventually(
+        lambda: get_object(custom_objects, "alerts", namespace, name)["status"],
+        lambda s: "acknowledged" in s,
+    )
+    time.sleep(3)
+    assert receiver.to("/b") == []  # held by the acknowledgement
+    [b] = receiver.wait_for(1, "/b", timeout=20)
+    assert acked
+    status = eventually(
+        lambda: get_object(custom_objects, "alerts", namespace, name),
+        lambda a: (
+            "acknowledged" not in a["status"] and not (a.get("spec") or {}).get("acknowledgement")
+        ),
+    )
+    assert status["status"]["escalation"]["progress"] == "2/2"
+
+
+def test_a_step_due_while_the_operator_is_down_runs_once_after_restart(
+    operator, kubeconfig, namespace, custom_objects, exporter, receiver
+):
+    metric = "wk_esc_restart"
+    exporter.set(metric, 3)
+    apply(
+        kubeconfig,
+        namespace,
+        *_hooks(receiver, "a", "b"),
+        _escalation([("0s", ["a"]), ("4s", ["b"])]),
+        _escalated(metric),
+    )
+    receiver.wait_for(1, "/a")
+    operator.kill()
+    time.sleep(6)  # step b falls due while nobody is watching
+    assert receiver.to("/b") == []
+    operator.start()
+    receiver.wait_for(1, "/b", timeout=30)
+    time.sleep(4)
+    assert len(receiver.to("/b")) == 1 and len(receiver.to("/a")) == 1
