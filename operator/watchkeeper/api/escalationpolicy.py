@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from itertools import pairwise
-
 from datetime import timedelta
+from itertools import pairwise
 
 from pydantic import Field, model_validator
 
