@@ -82,7 +82,7 @@ def test_the_chain_runs_on_time(
     [alert] = wait_states(custom_objects, namespace, "esc", [("Firing", "Warning")])
     firing = time.time()
     [a] = receiver.wait_for(1, "/a")
-    receiver.wait_for(1, "/b", timeout=20)
+    [b] = receiver.wait_for(1, "/b", timeout=20)
     [c] = receiver.wait_for(1, "/c", timeout=20)
     assert a.time < b.time < c.time
     # on schedule: within a second plus the 1 s evaluation granularity (and some CI slack)
