@@ -9,7 +9,13 @@ from typing import Any
 import kopf
 from prometheus_client import start_http_server
 
-from watchkeeper.handlers import acknowledgement, alertpolicy, notificationchannel, readiness
+from watchkeeper.handlers import (
+    acknowledgement,
+    alertpolicy,
+    notificationchannel,
+    readiness,
+    scalingpolicy,
+)
 from watchkeeper.handlers.config import OperatorConfig
 from watchkeeper.kube.client import Kube
 from watchkeeper.prometheus.client import PrometheusClient
@@ -20,6 +26,7 @@ HANDLER_MODULES = (
     alertpolicy,
     acknowledgement,
     notificationchannel,
+    scalingpolicy,
 )
 
 

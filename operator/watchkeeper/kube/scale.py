@@ -1,0 +1,228 @@
+"""Scaling through the API server: any workload's /scale subresource, who else scales it
+(HorizontalPodAutoscalers, KEDA ScaledObjects, other ScalingPolicies), and Events.
+
+The official client is synchronous: every call runs in a worker thread."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+from kubernetes.dynamic import DynamicClient
+from kubernetes.dynamic.exceptions import (
+    ConflictError,
+    DynamicApiError,
+    NotFoundError,
+    ResourceNotFoundError,
+)
+
+from watchkeeper.api import GROUP, SCALING_POLICY, VERSION
+from watchkeeper.api.scalingpolicy import TargetRef
+
+CONFLICT_RETRIES = 3
+KEDA_KIND = "Deployment"  # a ScaledObject's scaleTargetRef.kind when unset
+EVENT_MESSAGE_LIMIT = 1024
+COMPONENT = "watchkeeper"
+
+
+class ScaleError(Exception):
+    """The target's scale could not be read or written; the message says why."""
+
+
+class ScaleChanged(ScaleError):
+    """Someone else changed the replicas between our read and our write."""
+
+    def __init__(self, replicas: int) -> None:
+        super().__init__(f"the replicas were changed to {replicas} meanwhile")
+        self.replicas = replicas
+
+
+class ClaimCheckFailed(Exception):
+    """Could not find out whether another autoscaler targets the workload."""
+
+
+@dataclass(frozen=True)
+class Scale:
+    """A workload's /scale as read."""
+
+    replicas: int  # spec.replicas
+    body: dict[str, Any]  # the Scale object, to write back with its resourceVersion
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Another object that scales the same workload."""
+
+    kind: str
+    name: str
+
+
+def _group(api_version: str) -> str:
+    return api_version.rpartition("/")[0]
+
+
+def _targets(ref: dict[str, Any], target: TargetRef, kind: str, api_version: str) -> bool:
+    """Whether a scaleTargetRef-like dict (with defaults) names `target`."""
+    return (
+        ref.get("name") == target.name
+        and (ref.get("kind") or kind) == target.kind
+        and _group(ref.get("apiVersion") or api_version) == _group(target.api_version)
+    )
+
+
+class Scales:
+    """The /scale subresource of any kind, and the other autoscalers of a workload."""
+
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self._api = api_client
+        self._dynamic: DynamicClient | None = None
+
+    async def get(self, namespace: str, target: TargetRef) -> Scale:
+        """Read the target's scale; ScaleError says why it cannot be read."""
+        return await asyncio.to_thread(self._get, namespace, target)
+
+    async def set_replicas(
+        self, namespace: str, target: TargetRef, scale: Scale, replicas: int
+    ) -> None:
+        """Write `replicas` over the scale read before. A write conflict (the workload changed
+        meanwhile) is retried while the replicas are still the ones read; ScaleChanged when
+        someone else changed them."""
+        await asyncio.to_thread(self._set, namespace, target, scale, replicas)
+
+    async def claims(
+        self, namespace: str, target: TargetRef, policy: str, created: str
+    ) -> list[Claim]:
+        """HPAs, ScaledObjects and older ScalingPolicies (created before `created`, or at
+        the same second with a smaller name) that target the same workload."""
+        return await asyncio.to_thread(self._claims, namespace, target, policy, created)
+
+    async def post_event(
+        self, involved: dict[str, str], type_: str, reason: str, message: str
+    ) -> None:
+        """A core/v1 Event about one of our objects (apiVersion, kind, name, namespace, uid)."""
+        await asyncio.to_thread(self._post_event, involved, type_, reason, message)
+
+    def _scale_resource(self, target: TargetRef) -> Any:
+        if self._dynamic is None:
+            self._dynamic = DynamicClient(self._api)
+        try:
+            resource = self._dynamic.resources.get(api_version=target.api_version, kind=target.kind)
+        except ResourceNotFoundError:
+            raise ScaleError(
+                f"the API server does not serve kind {target.kind} in {target.api_version}"
+            ) from None
+        if "scale" not in resource.subresources:
+            raise ScaleError(f"kind {target.kind} has no /scale subresource")
+        return resource.subresources["scale"]
+
+    def _get(self, namespace: str, target: TargetRef) -> Scale:
+        resource = self._scale_resource(target)
+        try:
+            body = resource.get(name=target.name, namespace=namespace).to_dict()
+        except NotFoundError:
+            raise ScaleError(f"{target.kind} {target.name} not found") from None
+        except DynamicApiError as error:
+            raise ScaleError(f"reading /scale failed: {error.summary()}") from None
+        return Scale(int((body.get("spec") or {}).get("replicas") or 0), body)
+
+    def _set(self, namespace: str, target: TargetRef, scale: Scale, replicas: int) -> None:
+        resource = self._scale_resource(target)
+        for _ in range(CONFLICT_RETRIES):
+            body = {**scale.body, "spec": {**(scale.body.get("spec") or {}), "replicas": replicas}}
+            try:
+                resource.replace(body=body, name=target.name, namespace=namespace)
+                return
+            except ConflictError:
+                fresh = self._get(namespace, target)
+                if fresh.replicas != scale.replicas:
+                    raise ScaleChanged(fresh.replicas) from None
+                scale = fresh
+            except NotFoundError:
+                raise ScaleError(f"{target.kind} {target.name} not found") from None
+            except DynamicApiError as error:
+                raise ScaleError(f"writing /scale failed: {error.summary()}") from None
+        raise ScaleError(f"the write conflicted {CONFLICT_RETRIES} times in a row")
+
+    def _claims(self, namespace: str, target: TargetRef, policy: str, created: str) -> list[Claim]:
+        try:
+            hpas = client.AutoscalingV2Api(self._api).list_namespaced_horizontal_pod_autoscaler(
+                namespace
+            )
+            found = [
+                Claim("HorizontalPodAutoscaler", str(hpa.metadata and hpa.metadata.name))
+                for hpa in hpas.items
+                if _targets(_ref_dict(self._api, hpa.spec.scale_target_ref), target, "", "")
+            ]
+            found += [
+                Claim("ScaledObject", obj["metadata"]["name"])
+                for obj in self._list_custom("keda.sh", "v1alpha1", namespace, "scaledobjects")
+                if _targets(obj["spec"].get("scaleTargetRef") or {}, target, KEDA_KIND, "apps/v1")
+            ]
+            found += [
+                Claim("ScalingPolicy", obj["metadata"]["name"])
+                for obj in self._list_custom(GROUP, VERSION, namespace, SCALING_POLICY.plural)
+                if _older(obj["metadata"], policy, created)
+                and _targets(obj["spec"].get("targetRef") or {}, target, "", "apps/v1")
+            ]
+        except ApiException as error:
+            raise ClaimCheckFailed(
+                f"listing the workload's other autoscalers failed: HTTP {error.status}"
+            ) from None
+        return found
+
+    def _list_custom(
+        self, group: str, version: str, namespace: str, plural: str
+    ) -> list[dict[str, Any]]:
+        """Every object of a custom kind; none when the API server does not serve it."""
+        try:
+            listed = cast(
+                dict[str, Any],
+                client.CustomObjectsApi(self._api).list_namespaced_custom_object(
+                    group, version, namespace, plural
+                ),
+            )
+        except ApiException as error:
+            if error.status == 404:
+                return []
+            raise
+        items: list[dict[str, Any]] = listed.get("items", [])
+        return [item for item in items if item.get("spec")]
+
+    def _post_event(self, involved: dict[str, str], type_: str, reason: str, message: str) -> None:
+        now = datetime.now(UTC)
+        event = client.CoreV1Event(
+            metadata=client.V1ObjectMeta(generate_name=f"{involved['name']}.", namespace=None),
+            involved_object=client.V1ObjectReference(
+                api_version=involved["apiVersion"],
+                kind=involved["kind"],
+                name=involved["name"],
+                namespace=involved["namespace"],
+                uid=involved.get("uid"),
+            ),
+            type=type_,
+            reason=reason,
+            message=message[:EVENT_MESSAGE_LIMIT],
+            first_timestamp=now,
+            last_timestamp=now,
+            count=1,
+            source=client.V1EventSource(component=COMPONENT),
+        )
+        client.CoreV1Api(self._api).create_namespaced_event(involved["namespace"], event)
+
+
+def _ref_dict(api: client.ApiClient, ref: object) -> dict[str, Any]:
+    """A typed scaleTargetRef as the API writes it (camelCase keys)."""
+    data: dict[str, Any] = api.sanitize_for_serialization(ref)
+    return data
+
+
+def _older(metadata: dict[str, Any], policy: str, created: str) -> bool:
+    """Whether another policy came first: earlier creation, or the same second and a
+    smaller name (RFC 3339 UTC timestamps sort as text)."""
+    if metadata.get("deletionTimestamp") or metadata["name"] == policy:
+        return False
+    return (metadata["creationTimestamp"], metadata["name"]) < (created, policy)
