@@ -12,6 +12,7 @@ from prometheus_client import start_http_server
 from watchkeeper.handlers import (
     acknowledgement,
     alertpolicy,
+    escalationpolicy,
     notificationchannel,
     readiness,
     scalingpolicy,
@@ -27,6 +28,7 @@ HANDLER_MODULES = (
     acknowledgement,
     notificationchannel,
     scalingpolicy,
+    escalationpolicy,
 )
 
 
