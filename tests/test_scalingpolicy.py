@@ -444,6 +444,32 @@ def test_scales_a_statefulset(operator, kubeconfig, namespace, custom_objects, a
     )
 
 
+def test_active_forecast_scales_ahead_of_a_rising_load(
+    operator, kubeconfig, namespace, custom_objects, apps_v1, exporter
+):
+    metric = "wk_sp_forecast"
+    exporter.set(metric, 100)
+    deployment(apps_v1, namespace, "web", 1)
+    predictive = {"mode": "Active", "lookback": "8s", "horizon": "30s"}
+    apply(
+        kubeconfig,
+        namespace,
+        scaling_policy("web", metric, maxReplicas=50, predictive=predictive),
+    )
+    for step in range(30):  # +40 a second: the forecast 30s ahead runs far above the value
+        exporter.set(metric, 100 + 20 * step)
+        time.sleep(0.5)
+    reasons = wait_history(
+        custom_objects,
+        namespace,
+        "web",
+        lambda h: any(r == "forecast of metric load above target" for _, _, r in h),
+    )
+    assert reasons[0][0] == 1
+    prediction = status(custom_objects, namespace, "web")["metrics"][0]["prediction"]
+    assert prediction["proposedReplicas"] > 0 and prediction["error"] == ""
+
+
 def test_target_scaled_by_hand_then_deleted(
     operator, kubeconfig, namespace, custom_objects, apps_v1, core_v1, exporter
 ):
