@@ -33,7 +33,8 @@ from watchkeeper.api.scalingpolicy import (
     TargetType,
 )
 
-MAX_REPLICAS = 2**31 - 1  # the HPA computes in int32
+MAX_REPLICAS = 2**31 - 1  # the HPA computes replicas in int32...
+INT64_MAX = 2**63 - 1  # ...and metric values in int64 milli-units
 
 
 @dataclass(frozen=True)
@@ -82,12 +83,14 @@ PRESETS: dict[Preset, Behaviour] = {
         up=_rules(0, SelectPolicy.MAX, (PODS, 4, 15), (PERCENT, 100, 15)),
         down=_rules(300, SelectPolicy.MAX, (PERCENT, 100, 15)),
     ),
-    # Half the speed up after a minute of agreement; down by 10% (at least one pod) a minute.
+    # Up once a minute of recommendations agrees, by 2 pods or 50% (whichever is more) a
+    # minute; down after 10 quiet minutes, by 1 pod or 10% (whichever is more) a minute.
     Preset.CONSERVATIVE: Behaviour(
         up=_rules(60, SelectPolicy.MAX, (PODS, 2, 60), (PERCENT, 50, 60)),
         down=_rules(600, SelectPolicy.MAX, (PODS, 1, 60), (PERCENT, 10, 60)),
     ),
-    # Triple or +8 pods every 15s at once; down after one quiet minute.
+    # Up at once by 8 pods or 200% (whichever is more) every 15s; down after one quiet
+    # minute, as fast as the HPA's default.
     Preset.AGGRESSIVE: Behaviour(
         up=_rules(0, SelectPolicy.MAX, (PODS, 8, 15), (PERCENT, 200, 15)),
         down=_rules(60, SelectPolicy.MAX, (PERCENT, 100, 15)),
@@ -119,9 +122,6 @@ def resolve_behaviour(preset: Preset, behavior: Behavior | None) -> Behaviour:
 
 
 # --- one metric: replica_calculator.go ------------------------------------------------
-
-
-INT64_MAX = 2**63 - 1
 
 
 def milli_value(value: float) -> int:
