@@ -816,7 +816,17 @@ def test_same_replicas_as_the_hpa(up, down, low, span, start, kind, target, tole
         )
         expected = reference.sync(policy.now, before, desired)
         assert policy.current == expected, (before, value, policy.status.conditions)
-    assert len(policy.status.recommendations) <= 2 * (high + 1)
+    # What is kept of the recommendations, as of the last one recorded: inside a window,
+    # and each older one strictly above or below every later one (the others can never
+    # decide anything).
+    behaviour = resolve_behaviour(spec.preset, spec.behavior)
+    kept = policy.status.recommendations
+    newest = datetime.fromisoformat(kept[-1].time)
+    oldest = newest - max(behaviour.up.stabilization, behaviour.down.stabilization)
+    for i, sample in enumerate(kept[:-1]):
+        later = [s.replicas for s in kept[i + 1 :]]
+        assert sample.replicas > max(later) or sample.replicas < min(later)
+        assert datetime.fromisoformat(sample.time) > oldest
 
 
 # --- properties --------------------------------------------------------------------------
@@ -860,13 +870,16 @@ def test_never_outside_bounds_nor_faster_than_the_policies(
         now, replicas = timeline[i]
         if replicas == timeline[i - 1][1]:
             continue
-        # the HPA's guarantee for every scale: the new count is within the policy's
-        # allowance from the count at the start of the period that ends now
+        # the HPA's guarantee for every scale: at most the policy's allowance beyond the
+        # count at the start of the period that ends now, in the direction it scales
         at_start = next(
             (r for t, r in reversed(timeline[:i]) if t <= now - timedelta(seconds=period)),
             start,
         )
-        assert -pods_down <= replicas - at_start <= pods_up
+        if replicas > timeline[i - 1][1]:
+            assert replicas - at_start <= pods_up
+        else:
+            assert at_start - replicas <= pods_down
 
 
 def test_a_restart_in_a_stabilization_window_changes_nothing():
