@@ -30,6 +30,8 @@ def apply(kubeconfig, namespace: str, *objects: dict[str, Any]) -> None:
 
 
 def alerts(api: client.CustomObjectsApi, namespace: str, policy_name: str) -> list[dict[str, Any]]:
+    """The policy's Alerts that have a state (an Alert is created, then its status written:
+    for a moment in between it has none)."""
     found = api.list_namespaced_custom_object(
         "watchkeeper.io",
         "v1alpha1",
@@ -37,7 +39,8 @@ def alerts(api: client.CustomObjectsApi, namespace: str, policy_name: str) -> li
         "alerts",
         label_selector=f"watchkeeper.io/policy={policy_name}",
     )["items"]
-    return sorted(found, key=lambda a: a["metadata"]["name"])
+    complete = [a for a in found if (a.get("status") or {}).get("state")]
+    return sorted(complete, key=lambda a: a["metadata"]["name"])
 
 
 def states(api, namespace, policy_name) -> list[tuple[str | None, str | None]]:

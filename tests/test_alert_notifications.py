@@ -114,7 +114,7 @@ def test_each_transition_reaches_each_channel_once(
         bool,
     )
     assert resolve[0]["dedup_key"] == dedup
-    eventually(lambda: _events(receiver.to("/hook")), lambda e: ("Resolved" in [x for x, _ in e]))
+    eventually(lambda: _events(receiver.to("/hook")), lambda e: "Resolved" in [x for x, _ in e])
     time.sleep(3)  # later evaluations must not send anything again
     hooks = _events(receiver.to("/hook"))
     # A webhook has no acknowledgement concept: only PagerDuty, Opsgenie and Log get it.
