@@ -242,3 +242,55 @@ def test_a_step_due_while_the_operator_is_down_runs_once_after_restart(
     receiver.wait_for(1, "/b", timeout=30)
     time.sleep(4)
     assert len(receiver.to("/b")) == 1 and len(receiver.to("/a")) == 1
+
+
+def test_scale_action_raises_and_later_lifts_a_scaling_policy_floor(
+    operator, kubeconfig, namespace, custom_objects, apps_v1, exporter
+):
+    metric, load = "wk_esc_scale", "wk_esc_scale_load"
+    exporter.set(load, 1)
+    kubectl(
+        kubeconfig, "create", "deployment", "web", "--image=registry.invalid/web:1", "-n", namespace
+    )
+    scaling = _obj(
+        "ScalingPolicy",
+        "web",
+        {
+            "targetRef": {"kind": "Deployment", "name": "web"},
+            "minReplicas": 1,
+            "maxReplicas": 5,
+            "metrics": [{"name": "load", "query": load, "target": {"type": "Value", "value": 10}}],
+            "evaluationInterval": "1s",
+            "cooldown": "0s",
+            "behavior": {"scaleDown": {"stabilizationWindow": "0s"}},
+        },
+    )
+    steps = {
+        "steps": [
+            {"after": "0s", "actions": [{"scale": {"scalingPolicyRef": "web", "minReplicas": 3}}]}
+        ]
+    }
+    apply(kubeconfig, namespace, scaling, _obj("EscalationPolicy", "oncall", steps))
+    exporter.set(metric, 3)
+    apply(kubeconfig, namespace, _escalated(metric))
+    status = eventually(
+        lambda: get_object(custom_objects, "scalingpolicies", namespace, "web").get("status") or {},
+        lambda s: s.get("floors"),
+    )
+    [floor] = status["floors"]
+    assert floor["minReplicas"] == 3 and floor["escalationPolicy"] == "oncall"
+    eventually(
+        lambda: apps_v1.read_namespaced_deployment_scale("web", namespace).spec.replicas,
+        lambda r: r == 3,
+    )
+
+    exporter.set(metric, 1)
+    eventually(
+        lambda: get_object(custom_objects, "scalingpolicies", namespace, "web")["status"],
+        lambda s: not s.get("floors"),
+    )
+    eventually(
+        lambda: apps_v1.read_namespaced_deployment_scale("web", namespace).spec.replicas,
+        lambda r: r == 1,
+        timeout=40,
+    )

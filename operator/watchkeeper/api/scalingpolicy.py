@@ -365,6 +365,15 @@ class ScaleEvent(WatchkeeperModel):
     reason: str = Field(description="Why.")
 
 
+class Floor(WatchkeeperModel):
+    """A temporary minReplicas raised by an escalation step while its alert fires."""
+
+    alert: str = Field(description="The firing Alert that raised it.")
+    min_replicas: int = Field(ge=0, description="The floor (bounded by maxReplicas).")
+    escalation_policy: str = Field(description="The EscalationPolicy whose step raised it.")
+    since: str = Field(description="When it was raised (RFC 3339).")
+
+
 class ScalingPolicyStatus(WatchkeeperModel):
     """Every scaling decision, explained; survives operator restarts."""
 
@@ -391,6 +400,21 @@ class ScalingPolicyStatus(WatchkeeperModel):
     consecutive_failures: int = Field(
         default=0, description="Failed evaluations in a row, counted up to the fallback threshold."
     )
+    floors: list[Floor] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Temporary floors from escalation steps; the highest raises minReplicas "
+        "(never above maxReplicas) until its alert resolves.",
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["alert"],
+        },
+    )
+
+    def effective_min(self, min_replicas: int, max_replicas: int) -> int:
+        """minReplicas raised by the highest floor, bounded by maxReplicas."""
+        highest = max((f.min_replicas for f in self.floors), default=min_replicas)
+        return min(max(min_replicas, highest), max_replicas)
 
 
 SCALING_POLICY = KindDefinition(

@@ -5,16 +5,19 @@ acknowledgements, and says which pages the steps owe."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any, cast
 
 import kopf
 from pydantic import ValidationError
 
-from watchkeeper.api import ALERT, ESCALATION_POLICY
+from watchkeeper.api import ALERT, ESCALATION_POLICY, SCALING_POLICY
 from watchkeeper.api.alert import AlertStatus
 from watchkeeper.api.common import Severity
 from watchkeeper.api.escalationpolicy import EscalationPolicySpec
+from watchkeeper.api.scalingpolicy import Floor
+from watchkeeper.engine.alert_records import timestamp
 from watchkeeper.engine.escalation import AlertView, Chain, advance, position_of, saved_form
 from watchkeeper.engine.notifications import FIRING, Intent
 from watchkeeper.handlers.acknowledgement import clear_acknowledgement
@@ -31,6 +34,12 @@ def _time(text: str | None) -> datetime | None:
 def _body(alert: dict[str, Any]) -> kopf.Body:
     """An Alert as it was listed, as the Body kopf posts Events about."""
     return kopf.Body(cast(kopf.RawBody, alert))
+
+
+def floor_manager(namespace: str, alert: str) -> str:
+    """One field manager per alert, so each alert's floor entry is its own to remove."""
+    digest = hashlib.sha256(f"{namespace}/{alert}".encode()).hexdigest()[:16]
+    return f"watchkeeper-floor-{digest}"
 
 
 class Escalator:
@@ -97,6 +106,7 @@ class Escalator:
                 message=f"{policy} step {index + 1}/{len(chain.steps)} (run {loop + 1}): "
                 f"notifying {channels}",
             )
+        await self._floors(name, status, policy, chain, position.ran, now)
         if status.state != "Firing":
             return []
         return [
@@ -104,3 +114,43 @@ class Escalator:
             for _, index, at in position.ran
             for channel in chain.steps[index].channels
         ]
+
+    async def _floors(
+        self,
+        alert: str,
+        status: AlertStatus,
+        policy: str,
+        chain: Chain,
+        ran: tuple[tuple[int, int, datetime], ...],
+        now: datetime,
+    ) -> None:
+        """Raise the floors the run steps ask for while the alert fires; lift them after."""
+        targets = {action.scaling_policy_ref for step in chain.steps for action in step.scale}
+        wanted: dict[str, int] = {}
+        if status.state == "Firing":
+            for _, index, _ in ran:
+                for action in chain.steps[index].scale:
+                    ref = action.scaling_policy_ref
+                    wanted[ref] = max(wanted.get(ref, 0), action.min_replicas)
+        for target in sorted(targets):  # few: the ScalingPolicies the steps name
+            obj = await self.memo.kube.get(SCALING_POLICY, self.namespace, target)
+            if obj is None:
+                continue
+            floors = (obj.get("status") or {}).get("floors") or []
+            current = next((f for f in floors if f.get("alert") == alert), None)
+            if (current or {}).get("minReplicas") == wanted.get(target):
+                continue
+            entries = []
+            if target in wanted:
+                since = (current or {}).get("since") or timestamp(now)
+                floor = Floor(
+                    alert=alert, min_replicas=wanted[target], escalation_policy=policy, since=since
+                )
+                entries.append(floor.to_api())
+            await self.memo.kube.apply_status(
+                SCALING_POLICY,
+                self.namespace,
+                target,
+                {"floors": entries},
+                floor_manager(self.namespace, alert),
+            )

@@ -89,7 +89,9 @@ async def _sleep(stopped: kopf.DaemonStopped, body: kopf.Body, seconds: float, g
 def _own(status: ScalingPolicyStatus) -> ScalingPolicyStatus:
     """The part of a status this daemon writes (Ready and observedGeneration are not)."""
     conditions = [c for c in status.conditions if c.type in OWN_CONDITIONS]
-    return status.model_copy(update={"observed_generation": None, "conditions": conditions})
+    return status.model_copy(
+        update={"observed_generation": None, "conditions": conditions, "floors": []}
+    )
 
 
 def _scales(memo: kopf.Memo) -> Scales:
@@ -124,6 +126,8 @@ class PolicyDaemon:
         except ValidationError:  # the Ready condition says what is wrong
             return self.config.recheck_interval
         now = datetime.now(UTC)
+        floor = self._live().effective_min(spec.min_replicas, spec.max_replicas)
+        spec = spec.model_copy(update={"min_replicas": floor})  # escalation floors
         previous = self.status or resume(self._live(), now)
         seen, scale = await self._observe(spec, now)
         plan = evaluate(spec, previous, seen)
@@ -232,7 +236,10 @@ class PolicyDaemon:
         if significant(new) == significant(live) and (new == live or not due):
             return
         fields = new.model_dump(
-            by_alias=True, mode="json", exclude_none=True, exclude={"observed_generation"}
+            by_alias=True,
+            mode="json",
+            exclude_none=True,
+            exclude={"observed_generation", "floors"},
         )
         try:
             await self.kube.apply_status(
