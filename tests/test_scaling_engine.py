@@ -27,6 +27,7 @@ from watchkeeper.api.scalingpolicy import (
     ScalingPolicyStatus,
     SelectPolicy,
 )
+from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.scaling import (
     MAX_REPLICAS,
     PRESETS,
@@ -50,7 +51,7 @@ from watchkeeper.engine.scaling_policy import (
     conflict_of,
     evaluate,
 )
-from watchkeeper.engine.scaling_state import resume, significant, stamp
+from watchkeeper.engine.scaling_state import resume, significant
 
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 INT32_MAX, INT32_MIN = 2**31 - 1, -(2**31)
@@ -1058,7 +1059,7 @@ def test_dry_run_computes_and_reports_but_never_scales():
 
 
 def test_override_wins_until_it_ends():
-    until = stamp(T0 + timedelta(seconds=40))
+    until = format_time(T0 + timedelta(seconds=40))
     spec = make_spec(override={"replicas": 12, "reason": "load test", "until": until})
     policy = Policy(spec, current=2)
     events = policy.step(15, 100)
@@ -1188,7 +1189,7 @@ def test_resume_takes_the_newest_recommendation_to_have_held_until_now():
     policy.step(15, 300)
     later = policy.now + timedelta(minutes=10)
     resumed = resume(policy.status, later)
-    assert resumed.recommendations[-1].time == stamp(later)
+    assert resumed.recommendations[-1].time == format_time(later)
     assert resume(ScalingPolicyStatus(), later) == ScalingPolicyStatus()
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from watchkeeper.api.alert import AlertState, AlertStatus
 from watchkeeper.api.common import Severity
+from watchkeeper.api.timestamps import format_time, parse_optional_time
 from watchkeeper.engine.alerts import Instance, SeriesKey, series_key
 
 MAX_NAME = 253
@@ -31,19 +32,9 @@ def label_value(text: str) -> str:
     return f"{text[:54].rstrip('-._')}-{digest}"
 
 
-def timestamp(moment: datetime) -> str:
-    """RFC 3339 in UTC with a Z, keeping milliseconds when there are any."""
-    spec = "milliseconds" if moment.microsecond else "seconds"
-    return moment.astimezone(UTC).isoformat(timespec=spec).replace("+00:00", "Z")
-
-
-def _time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 def instance_from_status(status: AlertStatus) -> Instance | None:
     """The engine's view of a persisted Alert; None if the status is not (yet) complete."""
-    starts_at = _time(status.starts_at)
+    starts_at = parse_optional_time(status.starts_at)
     if status.state is None or starts_at is None:
         return None
     return Instance(
@@ -53,10 +44,10 @@ def instance_from_status(status: AlertStatus) -> Instance | None:
         severity=Severity(status.severity) if status.severity else None,
         value=status.value,
         threshold=status.threshold,
-        firing_since=_time(status.firing_since),
-        severity_changed_at=_time(status.severity_changed_at),
-        keep_firing_since=_time(status.keep_firing_since),
-        resolved_at=_time(status.resolved_at),
+        firing_since=parse_optional_time(status.firing_since),
+        severity_changed_at=parse_optional_time(status.severity_changed_at),
+        keep_firing_since=parse_optional_time(status.keep_firing_since),
+        resolved_at=parse_optional_time(status.resolved_at),
     )
 
 
@@ -68,7 +59,7 @@ def status_from_instance(instance: Instance) -> dict[str, Any]:
     """The persisted fields of an Alert's status (merge-patch form: None clears)."""
 
     def stamp(moment: datetime | None) -> str | None:
-        return timestamp(moment) if moment else None
+        return format_time(moment) if moment else None
 
     return {
         "state": instance.state.value,

@@ -4,16 +4,17 @@ lastTransitionTime only moves when the status really changes."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from watchkeeper.api.common import Condition, ConditionStatus, MissingReference
+from watchkeeper.api.timestamps import format_time
 
 READY = "Ready"
 
 
 def rfc3339(moment: datetime) -> str:
-    """A timestamp as the Kubernetes API writes it: UTC, seconds, trailing Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A condition's time as Kubernetes writes metav1.Time: whole seconds."""
+    return format_time(moment.replace(microsecond=0))
 
 
 def readiness(

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from watchkeeper.api.alert import AlertState, EscalationProgress, StepRun
 from watchkeeper.api.common import Severity, parse_duration
 from watchkeeper.api.escalationpolicy import EscalationPolicySpec, ScaleAction
-from watchkeeper.engine.alert_records import timestamp
+from watchkeeper.api.timestamps import format_time
 
 
 @dataclass(frozen=True)
@@ -150,11 +150,11 @@ def saved_form(policy: str, chain: Chain, position: Position) -> EscalationProgr
     """The position as the Alert's status.escalation."""
     return EscalationProgress(
         policy=policy,
-        cycle_start=timestamp(position.started),
+        cycle_start=format_time(position.started),
         step=position.step,
         loop=position.loop,
         progress=progress_text(chain, position),
-        next_step_time=timestamp(position.next_at) if position.next_at else None,
-        ran=[StepRun(loop=lp, step=st, time=timestamp(at)) for lp, st, at in position.ran],
+        next_step_time=format_time(position.next_at) if position.next_at else None,
+        ran=[StepRun(loop=lp, step=st, time=format_time(at)) for lp, st, at in position.ran],
         skipped=list(position.skipped),
     )

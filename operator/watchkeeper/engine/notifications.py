@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from watchkeeper.api.alert import AlertState, AlertStatus, NotificationRecord
+from watchkeeper.api.timestamps import parse_optional_time, parse_time
 
 FIRING = "Firing"
 SEVERITY_CHANGED = "SeverityChanged"
@@ -45,28 +46,24 @@ class Routing:
     send_resolved: bool
 
 
-def _time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 def transitions(
     status: AlertStatus, repeat_interval: timedelta, now: datetime
 ) -> list[tuple[str, datetime]]:
     """The notifiable transitions of the alert's current firing cycle, oldest first."""
-    firing_since = _time(status.firing_since)
+    firing_since = parse_optional_time(status.firing_since)
     if firing_since is None:
         return []
     found = [(FIRING, firing_since)]
-    changed = _time(status.severity_changed_at)
+    changed = parse_optional_time(status.severity_changed_at)
     if changed is not None and changed > firing_since:
         found.append((SEVERITY_CHANGED, changed))
-    resolved = _time(status.resolved_at)
+    resolved = parse_optional_time(status.resolved_at)
     if status.state == AlertState.FIRING and repeat_interval > timedelta(0):
         repeats = int((now - firing_since) / repeat_interval)
         if repeats >= 1:
             found.append((REPEAT, firing_since + repeats * repeat_interval))
     if status.state == AlertState.FIRING and status.acknowledged is not None:
-        found.append((ACKNOWLEDGED, datetime.fromisoformat(status.acknowledged.time)))
+        found.append((ACKNOWLEDGED, parse_time(status.acknowledged.time)))
     if status.state == AlertState.RESOLVED and resolved is not None and resolved >= firing_since:
         found.append((RESOLVED, resolved))
     return sorted(found, key=lambda t: t[1])
@@ -91,7 +88,7 @@ def routed(
 def _recorded(
     records: Iterable[NotificationRecord],
 ) -> dict[tuple[str, str, datetime], NotificationRecord]:
-    return {(r.channel, r.event, datetime.fromisoformat(r.transition_time)): r for r in records}
+    return {(r.channel, r.event, parse_time(r.transition_time)): r for r in records}
 
 
 def due(intents: Sequence[Intent], records: Sequence[NotificationRecord]) -> list[Intent]:
@@ -110,9 +107,7 @@ def notified(records: Sequence[NotificationRecord], since: datetime | None) -> s
     return {
         r.channel
         for r in records
-        if r.outcome == "Delivered"
-        and since is not None
-        and datetime.fromisoformat(r.transition_time) >= since
+        if r.outcome == "Delivered" and since is not None and parse_time(r.transition_time) >= since
     }
 
 
@@ -121,8 +116,6 @@ def record(
 ) -> list[NotificationRecord]:
     """The records with `new` replacing any record of the same notification, newest last,
     at most `keep` of them."""
-    key = (new.channel, new.event, datetime.fromisoformat(new.transition_time))
-    kept = [
-        r for r in records if (r.channel, r.event, datetime.fromisoformat(r.transition_time)) != key
-    ]
+    key = (new.channel, new.event, parse_time(new.transition_time))
+    kept = [r for r in records if (r.channel, r.event, parse_time(r.transition_time)) != key]
     return [*kept, new][-keep:]

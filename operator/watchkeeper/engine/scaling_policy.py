@@ -21,6 +21,7 @@ from watchkeeper.api.scalingpolicy import (
     ScalingPolicySpec,
     ScalingPolicyStatus,
 )
+from watchkeeper.api.timestamps import format_time, parse_time
 
 from .scaling import (
     Behaviour,
@@ -41,9 +42,7 @@ from .scaling_state import (
     Draft,
     Notice,
     changes_of,
-    parse_time,
     samples_of,
-    stamp,
     transitions,
 )
 
@@ -337,7 +336,7 @@ def _cooldown(
         SCALING_LIMITED,
         TRUE,
         "ScaleDownCooldown",
-        f"the last scale event was at {last}; no scale-down before {stamp(ends)}",
+        f"the last scale event was at {last}; no scale-down before {format_time(ends)}",
     )
     return current
 
@@ -367,7 +366,7 @@ def conclude(
             change = Change(action.after - action.before, now)
             draft.set_changes(record_change(_behaviour(spec), changes_of(draft.status), change))
         draft.status.current_replicas = action.after
-        draft.status.last_scale_time = stamp(now)
+        draft.status.last_scale_time = format_time(now)
         draft.history(action.before, action.after, action.reason)
         draft.condition(
             ABLE_TO_SCALE, TRUE, "SucceededRescale", f"the target's scale was set to {action.after}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from watchkeeper.api.common import Condition, ConditionStatus
@@ -20,6 +20,7 @@ from watchkeeper.api.scalingpolicy import (
     ScaleEvent,
     ScalingPolicyStatus,
 )
+from watchkeeper.api.timestamps import format_time, parse_time
 
 from .conditions import merge_condition
 from .scaling import Change, Sample
@@ -33,16 +34,6 @@ OWN_CONDITIONS = (ABLE_TO_SCALE, SCALING_ACTIVE, SCALING_LIMITED, FALLBACK_ACTIV
 
 TRUE, FALSE = ConditionStatus.TRUE, ConditionStatus.FALSE
 _WORRYING_ACTIVE_REASONS = {"FailedGetExternalMetric", "InvalidQuery"}
-
-
-def stamp(moment: datetime) -> str:
-    """RFC 3339 in UTC with microseconds, e.g. 2026-11-30T10:04:01.250000Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_time(text: str) -> datetime:
-    """An RFC 3339 time (with a zone) as an aware datetime."""
-    return datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True)
@@ -76,17 +67,17 @@ class Draft:
 
     def history(self, before: int, after: int, reason: str) -> None:
         """Record a change of replicas (or one that would have been); keep the newest."""
-        entry = ScaleEvent(time=stamp(self.now), **{"from": before}, to=after, reason=reason)
+        entry = ScaleEvent(time=format_time(self.now), **{"from": before}, to=after, reason=reason)
         self.status.history = [*self.status.history, entry][-HISTORY_LIMIT:]
 
     def set_samples(self, samples: Iterable[Sample]) -> None:
         self.status.recommendations = [
-            Recommendation(time=stamp(s.time), replicas=s.replicas) for s in samples
+            Recommendation(time=format_time(s.time), replicas=s.replicas) for s in samples
         ]
 
     def set_changes(self, changes: Iterable[Change]) -> None:
         self.status.scale_events = [
-            ReplicaChange(time=stamp(c.time), change=c.replicas) for c in changes
+            ReplicaChange(time=format_time(c.time), change=c.replicas) for c in changes
         ]
 
 
@@ -148,5 +139,5 @@ def resume(status: ScalingPolicyStatus, now: datetime) -> ScalingPolicyStatus:
     lengthen a stabilization, never shorten it."""
     if not status.recommendations:
         return status
-    newest = status.recommendations[-1].model_copy(update={"time": stamp(now)})
+    newest = status.recommendations[-1].model_copy(update={"time": format_time(now)})
     return status.model_copy(update={"recommendations": [*status.recommendations[:-1], newest]})

@@ -11,7 +11,7 @@ import kopf
 
 from watchkeeper.api import ALERT, GROUP, VERSION
 from watchkeeper.api.alert import ACK_ANNOTATION, Acknowledgement
-from watchkeeper.engine.alert_records import timestamp
+from watchkeeper.api.timestamps import format_time
 from watchkeeper.handlers.config import OperatorConfig
 from watchkeeper.kube.alerts import AlertStore
 from watchkeeper.kube.client import Kube
@@ -44,7 +44,7 @@ async def record(
         return
     if recorded and (recorded.get("by"), recorded.get("comment", "")) == (ack.by, ack.comment):
         return
-    stamp = timestamp(datetime.now(UTC).replace(microsecond=0))
+    stamp = format_time(datetime.now(UTC).replace(microsecond=0))
     await memo.kube.apply_status(
         ALERT, namespace, name, {"acknowledged": {**ack.to_api(), "time": stamp}}, FIELD_MANAGER
     )

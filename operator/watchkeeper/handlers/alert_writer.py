@@ -13,12 +13,12 @@ from pydantic import ValidationError
 from watchkeeper.api import ALERT
 from watchkeeper.api.alert import POLICY_LABEL, SEVERITY_LABEL, AlertState, AlertStatus
 from watchkeeper.api.alertpolicy import AlertPolicySpec
+from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.alert_records import (
     alert_name,
     instances_by_key,
     label_value,
     status_from_instance,
-    timestamp,
 )
 from watchkeeper.engine.alerts import Change, Evaluation, Instance, SeriesKey, Transition
 from watchkeeper.engine.levels import PROMQL_OPERATORS
@@ -99,7 +99,7 @@ class AlertWriter:
         status = status_from_instance(instance)
         status.update({name: rendered.pop(name, "") for name in SHOWN})
         status["annotations"] = rendered
-        status["lastEvaluationTime"] = timestamp(at)
+        status["lastEvaluationTime"] = format_time(at)
         return status
 
     def _due(self, name: str, desired: dict[str, Any], at: datetime) -> bool:

@@ -17,7 +17,7 @@ from watchkeeper.api.alert import AlertStatus
 from watchkeeper.api.common import Severity
 from watchkeeper.api.escalationpolicy import EscalationPolicySpec
 from watchkeeper.api.scalingpolicy import Floor
-from watchkeeper.engine.alert_records import timestamp
+from watchkeeper.api.timestamps import format_time, parse_optional_time
 from watchkeeper.engine.escalation import AlertView, Chain, advance, position_of, saved_form
 from watchkeeper.engine.notifications import FIRING, Intent
 from watchkeeper.handlers.acknowledgement import clear_acknowledgement
@@ -25,10 +25,6 @@ from watchkeeper.kube.alerts import AlertStore
 
 FIELD_MANAGER = "watchkeeper-escalation"
 ESCALATION_LABEL = "watchkeeper.io/escalation"
-
-
-def _time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
 
 
 def _body(alert: dict[str, Any]) -> kopf.Body:
@@ -65,13 +61,15 @@ class Escalator:
     ) -> list[Intent]:
         """Advance the alert's escalation; the pages its steps owe while it fires."""
         name = alert["metadata"]["name"]
-        since = _time(status.firing_since)
+        since = parse_optional_time(status.firing_since)
         view = AlertView(
             state=status.state,
             severity=Severity(status.severity) if status.severity else None,
             firing_since=since,
-            severity_changed_at=_time(status.severity_changed_at),
-            acknowledged_at=_time(status.acknowledged.time) if status.acknowledged else None,
+            severity_changed_at=parse_optional_time(status.severity_changed_at),
+            acknowledged_at=parse_optional_time(status.acknowledged.time)
+            if status.acknowledged
+            else None,
         )
         decision = advance(chain, position_of(status.escalation, since), view, now)
         position = decision.position
@@ -142,7 +140,7 @@ class Escalator:
                 continue
             entries = []
             if target in wanted:
-                since = (current or {}).get("since") or timestamp(now)
+                since = (current or {}).get("since") or format_time(now)
                 floor = Floor(
                     alert=alert, min_replicas=wanted[target], escalation_policy=policy, since=since
                 )

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from watchkeeper.api import GROUP, NOTIFICATION_CHANNEL, VERSION
 from watchkeeper.api.common import SecretKeyRef, describe_validation_error
-from watchkeeper.engine.conditions import rfc3339
+from watchkeeper.api.timestamps import format_time
 from watchkeeper.handlers.config import OperatorConfig
 from watchkeeper.kube.client import Kube
 from watchkeeper.kube.secrets import read_secret_value
@@ -77,7 +77,7 @@ async def on_channel_event(
         result = await memo.dispatcher.deliver(channel, test_notification(channel, value, now))
         outcome, message = result.outcome.value, result.error
     namespace, name = str(body.metadata.namespace), str(body.metadata.name)
-    last_test = {"value": value, "time": rfc3339(now), "outcome": outcome}
+    last_test = {"value": value, "time": format_time(now), "outcome": outcome}
     if message:
         last_test["error"] = message
     await memo.kube.apply_status(

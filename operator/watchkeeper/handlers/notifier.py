@@ -20,7 +20,8 @@ from watchkeeper.api import ALERT, NOTIFICATION_CHANNEL
 from watchkeeper.api.alert import AlertStatus, NotificationRecord
 from watchkeeper.api.alertpolicy import AlertPolicySpec
 from watchkeeper.api.common import parse_duration
-from watchkeeper.engine.alert_records import label_value, timestamp
+from watchkeeper.api.timestamps import format_time, parse_optional_time
+from watchkeeper.engine.alert_records import label_value
 from watchkeeper.engine.notifications import Intent, Routing, due, notified, record, routed
 from watchkeeper.handlers.escalator import Escalator
 from watchkeeper.kube.alerts import AlertStore
@@ -43,7 +44,7 @@ def notification_for(
         namespace=alert["metadata"]["namespace"],
         policy=alert["metadata"]["labels"].get("watchkeeper.io/policy", ""),
         state=str(status.state),
-        transition_time=timestamp(at),
+        transition_time=format_time(at),
         severity=status.severity,
         value=status.value,
         threshold=status.threshold,
@@ -101,7 +102,7 @@ class AlertNotifier:
                     status = AlertStatus.model_validate(alert.get("status") or {})
                 except ValidationError:
                     continue
-                since = _time(status.firing_since)
+                since = parse_optional_time(status.firing_since)
                 intents = routed(status, routing, now, notified(status.notifications, since))
                 if escalation_ref and chain:
                     intents += await self.escalation.step(alert, status, escalation_ref, chain, now)
@@ -134,7 +135,7 @@ class AlertNotifier:
     ) -> None:
         name = alert["metadata"]["name"]
         records = list(status.notifications)
-        told = notified(records, _time(status.firing_since))
+        told = notified(records, parse_optional_time(status.firing_since))
         ordered = sorted(pending, key=lambda i: (i.at, i.event))
         for (event, at), group in groupby(ordered, key=lambda i: (i.event, i.at)):
             intents = list(group)
@@ -150,7 +151,7 @@ class AlertNotifier:
                     Event(event),
                     notification.idempotency_key,
                     Outcome.FAILED,
-                    timestamp(datetime.now(at.tzinfo)),
+                    format_time(datetime.now(at.tzinfo)),
                     error=why,
                     retryable=True,
                 )
@@ -175,15 +176,11 @@ class AlertNotifier:
             told |= {o.channel for o in outcomes if o.outcome == Outcome.DELIVERED}
 
 
-def _time(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
-
-
 def _record(outcome: DeliveryOutcome, at: datetime, step: int | None) -> NotificationRecord:
     return NotificationRecord(
         channel=outcome.channel,
         event=outcome.event.value,
-        transition_time=timestamp(at),
+        transition_time=format_time(at),
         time=outcome.time,
         outcome=outcome.outcome.value,
         attempts=outcome.attempts,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from watchkeeper.api import ALERT_POLICY
 from watchkeeper.api.common import Condition, ConditionStatus
-from watchkeeper.engine.alert_records import timestamp
+from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.conditions import merge_condition
 from watchkeeper.handlers.config import OperatorConfig
 from watchkeeper.kube.client import Kube
@@ -63,7 +63,11 @@ class PolicyStatusWriter:
         if template_errors:
             message += " Annotation templates failed: " + "; ".join(template_errors)
         healthy = error is None and not template_errors
-        last = {"time": timestamp(at), "durationSeconds": round(duration, 4), "error": error or ""}
+        last = {
+            "time": format_time(at),
+            "durationSeconds": round(duration, 4),
+            "error": error or "",
+        }
         await self._write(
             counts, at, healthy, reason if error or healthy else "TemplateError", message, last
         )

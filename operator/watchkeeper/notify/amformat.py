@@ -7,7 +7,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from watchkeeper.engine.conditions import rfc3339
+from watchkeeper.api.timestamps import format_time
 from watchkeeper.notify.message import Event, Notification
 from watchkeeper.notify.sender import Message
 
@@ -57,8 +57,8 @@ def ends_at(notification: Notification, now: datetime, ends_after: timedelta) ->
     if resolved(notification):
         return notification.resolved_at or notification.transition_time
     if notification.event in (Event.TEST, Event.SUMMARY):
-        return rfc3339(now + EPHEMERAL)
-    return rfc3339(now + ends_after)
+        return format_time(now + EPHEMERAL)
+    return format_time(now + ends_after)
 
 
 def fingerprint(notification: Notification) -> str:

@@ -23,9 +23,9 @@ import httpx
 
 from watchkeeper.api.common import parse_duration
 from watchkeeper.api.notificationchannel import ChannelType, NotificationChannelSpec
+from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.backoff import RetryPolicy
 from watchkeeper.engine.channelfilter import skip_reason
-from watchkeeper.engine.conditions import rfc3339
 from watchkeeper.engine.ratelimit import (
     Limit,
     Verdict,
@@ -271,7 +271,7 @@ class Dispatcher:
             event=notification.event,
             idempotency_key=notification.idempotency_key,
             outcome=outcome,
-            time=rfc3339(self._clock()),
+            time=format_time(self._clock()),
             attempts=attempts,
             error=error,
             retryable=retryable,

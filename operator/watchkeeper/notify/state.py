@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from watchkeeper.api.notificationchannel import (
@@ -15,16 +14,8 @@ from watchkeeper.api.notificationchannel import (
     RateLimitStatus,
     RecentSend,
 )
+from watchkeeper.api.timestamps import format_time, parse_time
 from watchkeeper.engine.ratelimit import Held, LimiterState, Sent
-
-
-def timestamp(moment: datetime) -> str:
-    """RFC 3339 with milliseconds: the rate-limit window needs better than seconds."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def limiter_from_status(status: RateLimitStatus | None) -> LimiterState:
@@ -32,9 +23,9 @@ def limiter_from_status(status: RateLimitStatus | None) -> LimiterState:
     if status is None:
         return LimiterState()
     return LimiterState(
-        recent=tuple(Sent(_parse(s.time), s.key) for s in status.recent),
+        recent=tuple(Sent(parse_time(s.time), s.key) for s in status.recent),
         held=status.held,
-        held_since=_parse(status.held_since) if status.held_since else None,
+        held_since=parse_time(status.held_since) if status.held_since else None,
         held_items=tuple(Held(h.key, h.text, h.severity) for h in status.held_notifications),
     )
 
@@ -42,9 +33,9 @@ def limiter_from_status(status: RateLimitStatus | None) -> LimiterState:
 def limiter_to_status(state: LimiterState) -> RateLimitStatus:
     """The limiter as the status records it."""
     return RateLimitStatus(
-        recent=[RecentSend(time=timestamp(s.time), key=s.key) for s in state.recent],
+        recent=[RecentSend(time=format_time(s.time), key=s.key) for s in state.recent],
         held=state.held,
-        held_since=timestamp(state.held_since) if state.held_since else None,
+        held_since=format_time(state.held_since) if state.held_since else None,
         held_notifications=[
             HeldNotification(key=h.key, text=h.text, severity=h.severity) for h in state.held_items
         ],

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from watchkeeper.engine.conditions import rfc3339
+from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.ratelimit import Held, LimiterState, highest_severity
 from watchkeeper.notify.message import Event, Notification
 from watchkeeper.notify.sender import Channel
@@ -23,7 +23,7 @@ def held_item(notification: Notification) -> Held:
 def summary_notification(channel: Channel, state: LimiterState, now: datetime) -> Notification:
     """One notification listing everything held back; its severity is the highest held."""
     limit = channel.spec.rate_limit
-    since = rfc3339(state.held_since) if state.held_since else rfc3339(now)
+    since = format_time(state.held_since) if state.held_since else format_time(now)
     count = "1 notification was" if state.held == 1 else f"{state.held} notifications were"
     lines = [h.text for h in state.held_items]
     if state.held > len(lines):
@@ -34,7 +34,7 @@ def summary_notification(channel: Channel, state: LimiterState, now: datetime) -
         namespace=channel.namespace,
         policy="",
         state="",
-        transition_time=rfc3339(now),
+        transition_time=format_time(now),
         severity=highest_severity(state.held_items),
         summary=f"{count} held back by the rate limit ({limit.max} per {limit.per}) since {since}",
         description="\n".join(lines),
@@ -49,7 +49,7 @@ def test_notification(channel: Channel, value: str, now: datetime) -> Notificati
         namespace=channel.namespace,
         policy="",
         state="Test",
-        transition_time=rfc3339(now),
+        transition_time=format_time(now),
         labels={"alertname": "WatchkeeperTest", "channel": channel.name},
         summary=f"Test message from NotificationChannel {channel.namespace}/{channel.name}",
         description=f"Sent because the annotation watchkeeper.io/test was set to {value!r}.",
