@@ -31,10 +31,20 @@ class LocalPrometheus:
         evaluation_interval: float = 1.0,
         start_timeout: float = 30.0,
         web_config: Mapping[str, Any] | None = None,
+        extra_config: Mapping[str, Any] | None = None,
     ) -> None:
-        """``web_config`` is Prometheus's --web.config.file (TLS, basic auth users)."""
+        """``web_config`` is Prometheus's --web.config.file (TLS, basic auth users).
+
+        ``extra_config`` adds top-level sections to prometheus.yml (e.g. ``alerting`` with
+        an Alertmanager target); it may not replace the generated ``global``, ``rule_files``
+        or ``scrape_configs``.
+        """
+        reserved = {"global", "rule_files", "scrape_configs"} & set(extra_config or {})
+        if reserved:
+            raise DevEnvError(f"extra_config may not set {', '.join(sorted(reserved))}")
         self.workdir = workdir
         self.web_config = web_config
+        self.extra_config = dict(extra_config or {})
         self.scrape_target = scrape_target
         self.evaluation_interval = evaluation_interval
         self.start_timeout = start_timeout
@@ -157,4 +167,5 @@ class LocalPrometheus:
             "scrape_configs": [
                 {"job_name": "exporter", "static_configs": [{"targets": [self.scrape_target]}]}
             ],
+            **self.extra_config,
         }
