@@ -27,7 +27,7 @@ from devenv.exporter import MetricsExporter
 from devenv.prometheus import LocalPrometheus
 from watchkeeper.api.alertpolicy import ErrorState, NoDataState, Threshold
 from watchkeeper.api.common import Severity
-from watchkeeper.engine.alerts import Observation, Rules, evaluate
+from watchkeeper.engine.alerts import Instance, Observation, Rules, SeriesKey, evaluate
 from watchkeeper.engine.levels import fixed_levels
 from watchkeeper.prometheus.client import Connection, PrometheusClient
 
@@ -44,7 +44,7 @@ ROUNDS = 10
 
 async def ours(url: str) -> tuple[float, float]:
     client = PrometheusClient()
-    instances: dict = {}
+    instances: dict[SeriesKey, Instance] = {}
     total, engine = [], []
     try:
         for _ in range(ROUNDS):

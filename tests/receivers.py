@@ -262,7 +262,7 @@ class SmtpReceiver:
                         login,
                         server.transport.get_extra_info("ssl_object") is not None,
                         parsed,
-                    )  # type: ignore[arg-type]
+                    )
                 )
                 return "250 OK"
 
