@@ -234,6 +234,11 @@ def test_a_step_due_while_the_operator_is_down_runs_once_after_restart(
         _escalated(metric),
     )
     receiver.wait_for(1, "/a")
+    # past the in-flight window of step a (sent, not yet recorded: see the burst test)
+    eventually(
+        lambda: _alert(custom_objects, namespace)["status"].get("notifications", []),
+        lambda records: any(r["channel"] == "a" for r in records),
+    )
     operator.kill()
     time.sleep(6)  # step b falls due while nobody is watching
     assert receiver.to("/b") == []
