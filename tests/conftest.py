@@ -17,6 +17,7 @@ from kubernetes.client.exceptions import ApiException
 from devenv import LocalCluster, LocalPrometheus, MetricsExporter, OperatorProcess, apply_crds
 from devenv.names import namespace_name
 from devenv.process import stop_all
+from tests.receivers import HttpReceiver
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CRD_DIR = REPO_ROOT / "crds"
@@ -140,3 +141,10 @@ def namespace(request: pytest.FixtureRequest, core_v1: client.CoreV1Api) -> Iter
         except ApiException as error:
             if error.status != 404:
                 raise
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    """A recording HTTP receiver on 127.0.0.1 (webhooks, PagerDuty, ...), per test."""
+    with HttpReceiver() as server:
+        yield server

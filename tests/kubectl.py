@@ -29,3 +29,13 @@ def kubectl(
     if check and result.returncode != 0:
         raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr}")
     return result
+
+
+def watchkeeper_object(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A manifest of one of our kinds."""
+    return {
+        "apiVersion": "watchkeeper.io/v1alpha1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": spec,
+    }

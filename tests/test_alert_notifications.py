@@ -12,25 +12,14 @@ import pytest
 from kubernetes import client
 
 from tests.alerting import alerts, apply, policy, wait_states
-from tests.receivers import HttpReceiver
+from tests.kubectl import watchkeeper_object
 from tests.waiting import eventually
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
 
-@pytest.fixture
-def receiver():
-    with HttpReceiver() as http:
-        yield http
-
-
 def _channel(name: str, spec: dict) -> dict:
-    return {
-        "apiVersion": "watchkeeper.io/v1alpha1",
-        "kind": "NotificationChannel",
-        "metadata": {"name": name},
-        "spec": spec,
-    }
+    return watchkeeper_object("NotificationChannel", name, spec)
 
 
 def _webhook(receiver, name="hook") -> dict:

@@ -10,31 +10,15 @@ import pytest
 from kubernetes import client
 
 from tests.alerting import alerts, apply, events, policy, wait_states
-from tests.kubectl import kubectl
-from tests.receivers import HttpReceiver
+from tests.kubectl import kubectl, watchkeeper_object
 from tests.waiting import eventually, get_object
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
 
-@pytest.fixture
-def receiver():
-    with HttpReceiver() as http:
-        yield http
-
-
-def _obj(kind: str, name: str, spec: dict) -> dict:
-    return {
-        "apiVersion": "watchkeeper.io/v1alpha1",
-        "kind": kind,
-        "metadata": {"name": name},
-        "spec": spec,
-    }
-
-
 def _hooks(receiver, *names) -> list[dict]:
     return [
-        _obj(
+        watchkeeper_object(
             "NotificationChannel",
             n,
             {
@@ -48,7 +32,7 @@ def _hooks(receiver, *names) -> list[dict]:
 
 
 def _escalation(steps: list[tuple[str, list[str]]], **spec) -> dict:
-    return _obj(
+    return watchkeeper_object(
         "EscalationPolicy",
         "oncall",
         {"steps": [{"after": a, "channels": c} for a, c in steps], **spec},
@@ -123,7 +107,7 @@ def test_acknowledgement_stops_it_and_reaches_pagerduty(
             metadata=client.V1ObjectMeta(name="pd"), data={"key": base64.b64encode(b"k").decode()}
         ),
     )
-    pd = _obj(
+    pd = watchkeeper_object(
         "NotificationChannel",
         "pd",
         {
@@ -256,7 +240,7 @@ def test_scale_action_raises_and_later_lifts_a_scaling_policy_floor(
     kubectl(
         kubeconfig, "create", "deployment", "web", "--image=registry.invalid/web:1", "-n", namespace
     )
-    scaling = _obj(
+    scaling = watchkeeper_object(
         "ScalingPolicy",
         "web",
         {
@@ -274,7 +258,7 @@ def test_scale_action_raises_and_later_lifts_a_scaling_policy_floor(
             {"after": "0s", "actions": [{"scale": {"scalingPolicyRef": "web", "minReplicas": 3}}]}
         ]
     }
-    apply(kubeconfig, namespace, scaling, _obj("EscalationPolicy", "oncall", steps))
+    apply(kubeconfig, namespace, scaling, watchkeeper_object("EscalationPolicy", "oncall", steps))
     exporter.set(metric, 3)
     apply(kubeconfig, namespace, _escalated(metric))
     status = eventually(

@@ -11,8 +11,8 @@ import time
 import pytest
 from kubernetes import client
 
-from tests.kubectl import kubectl
-from tests.receivers import HttpReceiver, Reply
+from tests.kubectl import kubectl, watchkeeper_object
+from tests.receivers import Reply
 from tests.waiting import eventually, get_object, wait_ready
 
 pytestmark = pytest.mark.cluster
@@ -21,19 +21,8 @@ PLURAL = "notificationchannels"
 SECRET_TOKEN = "T0KEN-e2e-very-secret-4242"
 
 
-@pytest.fixture
-def receiver():
-    with HttpReceiver() as server:
-        yield server
-
-
 def _channel(name: str, spec: dict) -> dict:
-    return {
-        "apiVersion": "watchkeeper.io/v1alpha1",
-        "kind": "NotificationChannel",
-        "metadata": {"name": name},
-        "spec": spec,
-    }
+    return watchkeeper_object("NotificationChannel", name, spec)
 
 
 def _apply(kubeconfig, namespace, *objects) -> None:

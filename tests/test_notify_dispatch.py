@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.notify_support import FIRING, Cluster, channel, transition
-from tests.receivers import HttpReceiver
 from watchkeeper.notify.dispatch import Outcome
 from watchkeeper.notify.message import Event
 
@@ -24,12 +23,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def receiver():
-    with HttpReceiver() as server:
-        yield server
 
 
 def hook(receiver, **spec) -> dict:

@@ -8,17 +8,11 @@ import base64
 import pytest
 
 from tests.notify_support import FIRING, Cluster, channel, transition
-from tests.receivers import HttpReceiver, Reply
+from tests.receivers import Reply
 from watchkeeper.notify.dispatch import Outcome
 from watchkeeper.notify.message import Event
 
 SLACK_HOOK_PATH = "/services/T000/B000/XXXXsecretXXXX"
-
-
-@pytest.fixture
-def receiver():
-    with HttpReceiver() as server:
-        yield server
 
 
 @pytest.fixture

@@ -10,16 +10,10 @@ import time
 import pytest
 
 from tests.notify_support import FIRING, Cluster, channel
-from tests.receivers import HttpReceiver, Reply, refused_url
+from tests.receivers import Reply, refused_url
 from watchkeeper.notify.dispatch import Outcome
 
 SECRET_PATH = "/services/T1/B2/very-secret-token-123456"
-
-
-@pytest.fixture
-def receiver():
-    with HttpReceiver() as server:
-        yield server
 
 
 def webhook(url: str, **spec):

@@ -9,21 +9,12 @@ import time
 import pytest
 from kubernetes import client
 
-from tests.kubectl import kubectl
+from tests.kubectl import kubectl, watchkeeper_object
 from tests.waiting import condition, get_object, wait_ready
 
 pytestmark = pytest.mark.cluster
 
 SECRET_VALUE = "xoxb-very-secret-token-4711"
-
-
-def _obj(kind: str, name: str, spec: dict) -> dict:
-    return {
-        "apiVersion": "watchkeeper.io/v1alpha1",
-        "kind": kind,
-        "metadata": {"name": name},
-        "spec": spec,
-    }
 
 
 def _apply(kubeconfig, namespace, *objects) -> None:
@@ -49,7 +40,7 @@ POLICY = {
 def test_policy_turns_ready_when_its_references_appear(
     operator, kubeconfig, namespace, custom_objects, core_v1
 ):
-    _apply(kubeconfig, namespace, _obj("AlertPolicy", "api-down", POLICY))
+    _apply(kubeconfig, namespace, watchkeeper_object("AlertPolicy", "api-down", POLICY))
     obj = wait_ready(
         custom_objects, "alertpolicies", namespace, "api-down", "False", "ReferenceNotFound"
     )
@@ -61,8 +52,8 @@ def test_policy_turns_ready_when_its_references_appear(
     _apply(
         kubeconfig,
         namespace,
-        _obj("NotificationChannel", "slack-oncall", SLACK),
-        _obj(
+        watchkeeper_object("NotificationChannel", "slack-oncall", SLACK),
+        watchkeeper_object(
             "EscalationPolicy", "oncall", {"steps": [{"after": "0s", "channels": ["slack-oncall"]}]}
         ),
     )
@@ -75,7 +66,7 @@ def test_policy_turns_ready_when_its_references_appear(
 def test_channel_explains_missing_secret_then_missing_key(
     operator, kubeconfig, namespace, custom_objects, core_v1
 ):
-    _apply(kubeconfig, namespace, _obj("NotificationChannel", "slack-oncall", SLACK))
+    _apply(kubeconfig, namespace, watchkeeper_object("NotificationChannel", "slack-oncall", SLACK))
     obj = wait_ready(
         custom_objects, "notificationchannels", namespace, "slack-oncall", "False", "SecretNotFound"
     )
@@ -123,8 +114,8 @@ def test_scaling_policy_needs_a_scalable_target(
     _apply(
         kubeconfig,
         namespace,
-        _obj("ScalingPolicy", "web", spec),
-        _obj("ScalingPolicy", "cm", unscalable),
+        watchkeeper_object("ScalingPolicy", "web", spec),
+        watchkeeper_object("ScalingPolicy", "cm", unscalable),
     )
     kubectl(kubeconfig, "create", "configmap", "settings", "-n", namespace)
     obj = wait_ready(custom_objects, "scalingpolicies", namespace, "web", "False", "TargetNotFound")
@@ -142,7 +133,9 @@ def test_invalid_spec_is_reported_without_a_write_storm(
 ):
     # Passes the schema, fails the model: steps out of time order.
     steps = [{"after": "10m", "channels": []}, {"after": "5m", "channels": []}]
-    _apply(kubeconfig, namespace, _obj("EscalationPolicy", "backwards", {"steps": steps}))
+    _apply(
+        kubeconfig, namespace, watchkeeper_object("EscalationPolicy", "backwards", {"steps": steps})
+    )
     obj = wait_ready(
         custom_objects, "escalationpolicies", namespace, "backwards", "False", "InvalidSpec"
     )
@@ -160,10 +153,16 @@ def test_invalid_spec_is_reported_without_a_write_storm(
     )
 
     # The operator keeps serving good objects, and fixing the spec makes it Ready.
-    _apply(kubeconfig, namespace, _obj("EscalationPolicy", "fine", {"steps": [{"after": "0s"}]}))
+    _apply(
+        kubeconfig,
+        namespace,
+        watchkeeper_object("EscalationPolicy", "fine", {"steps": [{"after": "0s"}]}),
+    )
     wait_ready(custom_objects, "escalationpolicies", namespace, "fine", "True")
     steps.reverse()
-    _apply(kubeconfig, namespace, _obj("EscalationPolicy", "backwards", {"steps": steps}))
+    _apply(
+        kubeconfig, namespace, watchkeeper_object("EscalationPolicy", "backwards", {"steps": steps})
+    )
     obj = wait_ready(custom_objects, "escalationpolicies", namespace, "backwards", "True")
     assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"] == 2
     assert operator.running
@@ -175,8 +174,10 @@ def test_ready_turns_false_when_a_reference_disappears(
     _apply(
         kubeconfig,
         namespace,
-        _obj("NotificationChannel", "log", {"type": "Log", "log": {}}),
-        _obj("EscalationPolicy", "oncall", {"steps": [{"after": "0s", "channels": ["log"]}]}),
+        watchkeeper_object("NotificationChannel", "log", {"type": "Log", "log": {}}),
+        watchkeeper_object(
+            "EscalationPolicy", "oncall", {"steps": [{"after": "0s", "channels": ["log"]}]}
+        ),
     )
     wait_ready(custom_objects, "escalationpolicies", namespace, "oncall", "True")
     kubectl(kubeconfig, "delete", "notificationchannel", "log", "-n", namespace)
@@ -186,12 +187,20 @@ def test_ready_turns_false_when_a_reference_disappears(
 
 
 def test_alert_objects_are_validated(operator, kubeconfig, namespace, custom_objects):
-    _apply(kubeconfig, namespace, _obj("Alert", "manual", {"acknowledgement": {"by": "alice"}}))
+    _apply(
+        kubeconfig,
+        namespace,
+        watchkeeper_object("Alert", "manual", {"acknowledgement": {"by": "alice"}}),
+    )
     wait_ready(custom_objects, "alerts", namespace, "manual", "True")
 
 
 def test_status_survives_an_operator_restart(operator, kubeconfig, namespace, custom_objects):
-    _apply(kubeconfig, namespace, _obj("NotificationChannel", "log", {"type": "Log", "log": {}}))
+    _apply(
+        kubeconfig,
+        namespace,
+        watchkeeper_object("NotificationChannel", "log", {"type": "Log", "log": {}}),
+    )
     before = wait_ready(custom_objects, "notificationchannels", namespace, "log", "True")
     operator.restart()
     time.sleep(2)
