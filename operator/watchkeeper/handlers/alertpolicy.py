@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from watchkeeper.api import ALERT_POLICY, GROUP, VERSION
 from watchkeeper.api.alertpolicy import AlertPolicySpec
 from watchkeeper.api.common import Severity, parse_duration
-from watchkeeper.engine.alerts import Rules, evaluate, expired
+from watchkeeper.engine.alerts import Observation, Rules, evaluate, expired
 from watchkeeper.engine.observations import Series, adaptive_queries, observations
 from watchkeeper.handlers.alert_writer import AlertWriter
 from watchkeeper.handlers.config import OperatorConfig
@@ -107,7 +107,7 @@ class PolicyEvaluator:
         except ValidationError:
             return None  # the Ready condition says why
 
-    async def _query(self, spec: AlertPolicySpec, at: datetime) -> list[Any]:
+    async def _query(self, spec: AlertPolicySpec, at: datetime) -> list[Observation]:
         conn = await resolve_connection(
             self.memo.kube, self.config, self.namespace, spec.prometheus
         )
