@@ -14,6 +14,7 @@ from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
 from watchkeeper.api import API_VERSION, GROUP, VERSION, KindDefinition
 from watchkeeper.api.common import MissingReference, ObjectReference, SecretKeyRef
+from watchkeeper.kube.secrets import find_secret, no_key, not_found
 
 
 class Kube:
@@ -115,26 +116,15 @@ class Kube:
                 secret_keys[ref.name] = self._secret_keys(namespace, ref.name)
             keys = secret_keys[ref.name]
             if keys is None:
-                missing.append(
-                    MissingReference(
-                        "SecretNotFound", f"Secret {ref.name} not found in namespace {namespace}"
-                    )
-                )
+                missing.append(MissingReference("SecretNotFound", not_found(ref.name, namespace)))
             elif ref.key not in keys:
-                missing.append(
-                    MissingReference("SecretKeyNotFound", f"Secret {ref.name} has no key {ref.key}")
-                )
+                missing.append(MissingReference("SecretKeyNotFound", no_key(ref.name, ref.key)))
         return list(dict.fromkeys(missing))
 
     def _secret_keys(self, namespace: str, name: str) -> set[str] | None:
         """The keys of a Secret (never its values), or None when it does not exist."""
-        try:
-            secret = self._core.read_namespaced_secret(name, namespace)
-        except ApiException as error:
-            if error.status == 404:
-                return None
-            raise
-        return set(secret.data or {}) | set(secret.string_data or {})
+        secret = find_secret(self._core, namespace, name)
+        return None if secret is None else set(secret.data or {})
 
     def _check_object(self, namespace: str, ref: ObjectReference) -> MissingReference | None:
         reason = "ReferenceNotFound" if ref.api_version.startswith(GROUP) else "TargetNotFound"

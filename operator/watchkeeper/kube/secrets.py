@@ -20,18 +20,35 @@ async def read_secret_value(api_client: client.ApiClient, namespace: str, ref: S
     return await asyncio.to_thread(_read, client.CoreV1Api(api_client), namespace, ref)
 
 
-def _read(core: client.CoreV1Api, namespace: str, ref: SecretKeyRef) -> str:
+def not_found(name: str, namespace: str) -> str:
+    return f"Secret {name} not found in namespace {namespace}"
+
+
+def no_key(name: str, key: str) -> str:
+    return f"Secret {name} has no key {key}"
+
+
+def find_secret(core: client.CoreV1Api, namespace: str, name: str) -> client.V1Secret | None:
+    """The Secret, or None when it does not exist (synchronous: call it in a thread)."""
     try:
-        secret = core.read_namespaced_secret(ref.name, namespace)
+        secret: client.V1Secret = core.read_namespaced_secret(name, namespace)
     except ApiException as error:
         if error.status == 404:
-            raise SecretUnavailable(
-                f"Secret {ref.name} not found in namespace {namespace}"
-            ) from None
+            return None
+        raise
+    return secret
+
+
+def _read(core: client.CoreV1Api, namespace: str, ref: SecretKeyRef) -> str:
+    try:
+        secret = find_secret(core, namespace, ref.name)
+    except ApiException as error:
         raise SecretUnavailable(
             f"Secret {ref.name} could not be read (HTTP {error.status})"
         ) from None
+    if secret is None:
+        raise SecretUnavailable(not_found(ref.name, namespace))
     data: dict[str, bytes | str] = secret.data or {}
     if ref.key not in data:
-        raise SecretUnavailable(f"Secret {ref.name} has no key {ref.key}")
+        raise SecretUnavailable(no_key(ref.name, ref.key))
     return base64.b64decode(data[ref.key]).decode()
