@@ -25,9 +25,9 @@ from watchkeeper.engine.levels import PROMQL_OPERATORS
 from watchkeeper.engine.templating import render_all
 from watchkeeper.handlers.acknowledgement import clear_acknowledgement
 from watchkeeper.handlers.metrics import ALERT_WRITES
+from watchkeeper.handlers.policy_status import FIELD_MANAGER
 from watchkeeper.kube.alerts import AlertStore
 
-FIELD_MANAGER = "watchkeeper-evaluation"
 VOLATILE = ("value", "lastEvaluationTime")
 SHOWN = ("summary", "description")
 

@@ -14,6 +14,7 @@ from watchkeeper.handlers.config import OperatorConfig
 from watchkeeper.kube.client import Kube
 
 FIELD_MANAGER = "watchkeeper-evaluation"
+"""Owns what evaluation writes: this status part and the state in each Alert's status."""
 EVALUATED = "Evaluated"
 
 _MESSAGES = {
