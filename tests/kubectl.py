@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import yaml
+from kubernetes import client
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 
@@ -39,3 +41,13 @@ def watchkeeper_object(kind: str, name: str, spec: dict[str, Any]) -> dict[str, 
         "metadata": {"name": name},
         "spec": spec,
     }
+
+
+def create_secret(
+    core_v1: client.CoreV1Api, namespace: str, name: str, data: dict[str, str]
+) -> None:
+    """A Secret with these (plain-text) values."""
+    encoded = {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}
+    core_v1.create_namespaced_secret(
+        namespace, client.V1Secret(metadata=client.V1ObjectMeta(name=name), data=encoded)
+    )

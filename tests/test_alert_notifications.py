@@ -3,16 +3,14 @@ operator, and a crash in a burst of transitions loses nothing."""
 
 from __future__ import annotations
 
-import base64
 import random
 import time
 from collections import Counter, defaultdict
 
 import pytest
-from kubernetes import client
 
 from tests.alerting import alerts, apply, policy, wait_states
-from tests.kubectl import watchkeeper_object
+from tests.kubectl import create_secret, watchkeeper_object
 from tests.waiting import eventually
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
@@ -34,10 +32,7 @@ def _webhook(receiver, name="hook") -> dict:
 
 
 def _pagerduty(receiver, core_v1, namespace) -> dict:
-    data = {"routing-key": base64.b64encode(b"R0UT1NGKEY").decode()}
-    core_v1.create_namespaced_secret(
-        namespace, client.V1Secret(metadata=client.V1ObjectMeta(name="pd"), data=data)
-    )
+    create_secret(core_v1, namespace, "pd", {"routing-key": "R0UT1NGKEY"})
     return _channel(
         "pd",
         {

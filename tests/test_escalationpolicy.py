@@ -3,14 +3,12 @@ acknowledgement or resolution, resumes after an ack timeout, and survives a cras
 
 from __future__ import annotations
 
-import base64
 import time
 
 import pytest
-from kubernetes import client
 
 from tests.alerting import alerts, apply, events, policy, wait_states
-from tests.kubectl import kubectl, watchkeeper_object
+from tests.kubectl import create_secret, kubectl, watchkeeper_object
 from tests.waiting import eventually, get_object
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
@@ -101,12 +99,7 @@ def test_acknowledgement_stops_it_and_reaches_pagerduty(
     operator, kubeconfig, namespace, custom_objects, core_v1, exporter, receiver
 ):
     metric = "wk_esc_ack"
-    core_v1.create_namespaced_secret(
-        namespace,
-        client.V1Secret(
-            metadata=client.V1ObjectMeta(name="pd"), data={"key": base64.b64encode(b"k").decode()}
-        ),
-    )
+    create_secret(core_v1, namespace, "pd", {"key": "k"})
     pd = watchkeeper_object(
         "NotificationChannel",
         "pd",

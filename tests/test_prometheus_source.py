@@ -7,11 +7,11 @@ import base64
 
 import bcrypt
 import pytest
-from kubernetes import client
 
 from devenv.certs import generate_cluster_certs
 from devenv.prometheus import LocalPrometheus
 from tests.alerting import apply, policy, policy_condition, wait_states
+from tests.kubectl import create_secret
 from tests.waiting import get_object
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
@@ -36,19 +36,14 @@ def secured_prometheus(tmp_path, exporter):
         server.stop()
 
 
-def _secret(core_v1, namespace, name, data):
-    encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
-    core_v1.create_namespaced_secret(
-        namespace, client.V1Secret(metadata=client.V1ObjectMeta(name=name), data=encoded)
-    )
-
-
 def test_policy_queries_its_own_prometheus_with_tls_and_basic_auth(
     operator, kubeconfig, namespace, custom_objects, core_v1, exporter, secured_prometheus
 ):
     server, ca_pem = secured_prometheus
     exporter.set("wk_src_value", 9)
-    _secret(core_v1, namespace, "prom", {"user": "alice", "password": PASSWORD, "ca.crt": ca_pem})
+    create_secret(
+        core_v1, namespace, "prom", {"user": "alice", "password": PASSWORD, "ca.crt": ca_pem}
+    )
     source = {
         "url": f"https://127.0.0.1:{server.port}",
         "basicAuth": {

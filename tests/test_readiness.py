@@ -7,9 +7,8 @@ import base64
 import time
 
 import pytest
-from kubernetes import client
 
-from tests.kubectl import kubectl, watchkeeper_object
+from tests.kubectl import create_secret, kubectl, watchkeeper_object
 from tests.waiting import condition, get_object, wait_ready
 
 pytestmark = pytest.mark.cluster
@@ -19,13 +18,6 @@ SECRET_VALUE = "xoxb-very-secret-token-4711"
 
 def _apply(kubeconfig, namespace, *objects) -> None:
     kubectl(kubeconfig, "apply", "-n", namespace, "-f", "-", manifest=list(objects))
-
-
-def _secret(core_v1, namespace, name, data: dict[str, str]) -> None:
-    encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
-    core_v1.create_namespaced_secret(
-        namespace, client.V1Secret(metadata=client.V1ObjectMeta(name=name), data=encoded)
-    )
 
 
 SLACK = {"type": "Slack", "slack": {"webhookUrlSecretRef": {"name": "slack", "key": "url"}}}
@@ -57,7 +49,7 @@ def test_policy_turns_ready_when_its_references_appear(
             "EscalationPolicy", "oncall", {"steps": [{"after": "0s", "channels": ["slack-oncall"]}]}
         ),
     )
-    _secret(core_v1, namespace, "slack", {"url": SECRET_VALUE})
+    create_secret(core_v1, namespace, "slack", {"url": SECRET_VALUE})
     wait_ready(custom_objects, "alertpolicies", namespace, "api-down", "True", "Valid")
     wait_ready(custom_objects, "notificationchannels", namespace, "slack-oncall", "True")
     wait_ready(custom_objects, "escalationpolicies", namespace, "oncall", "True")
@@ -72,7 +64,7 @@ def test_channel_explains_missing_secret_then_missing_key(
     )
     assert condition(obj)["message"] == f"Secret slack not found in namespace {namespace}"
 
-    _secret(core_v1, namespace, "slack", {"token": SECRET_VALUE})
+    create_secret(core_v1, namespace, "slack", {"token": SECRET_VALUE})
     obj = wait_ready(
         custom_objects,
         "notificationchannels",
