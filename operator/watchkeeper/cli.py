@@ -16,7 +16,7 @@ from watchkeeper.api import KINDS
 from watchkeeper.api.common import parse_duration
 from watchkeeper.api.crdgen import crd
 from watchkeeper.api.reference import reference
-from watchkeeper.handlers.config import OperatorConfig
+from watchkeeper.runtime.config import OperatorConfig
 
 
 def render_crds() -> dict[str, str]:

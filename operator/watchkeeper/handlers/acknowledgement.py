@@ -12,11 +12,8 @@ import kopf
 from watchkeeper.api import ALERT, GROUP, VERSION
 from watchkeeper.api.alert import ACK_ANNOTATION, Acknowledgement
 from watchkeeper.api.timestamps import format_time
-from watchkeeper.handlers.config import OperatorConfig
-from watchkeeper.kube.alerts import AlertStore
-from watchkeeper.kube.client import Kube
-
-FIELD_MANAGER = "watchkeeper-acknowledgement"
+from watchkeeper.runtime.acknowledgement import FIELD_MANAGER
+from watchkeeper.runtime.config import OperatorConfig
 
 
 def wanted(body: kopf.Body) -> Acknowledgement | None:
@@ -50,16 +47,6 @@ async def record(
     )
     kopf.info(body, reason="Acknowledged", message=f"Acknowledged by {ack.by}")
     logger.info("Alert %s/%s acknowledged by %s", namespace, name, ack.by)
-
-
-async def clear_acknowledgement(kube: Kube, store: AlertStore, namespace: str, name: str) -> None:
-    """Forget the acknowledgement of a resolved alert, so that a new firing is unowned."""
-    await kube.apply_status(ALERT, namespace, name, {}, FIELD_MANAGER)
-    await store.patch(
-        namespace,
-        name,
-        {"spec": {"acknowledgement": None}, "metadata": {"annotations": {ACK_ANNOTATION: None}}},
-    )
 
 
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:

@@ -18,14 +18,14 @@ from watchkeeper.api.alertpolicy import AlertPolicySpec
 from watchkeeper.api.common import Severity, parse_duration
 from watchkeeper.engine.alerts import Observation, Rules, evaluate, expired
 from watchkeeper.engine.observations import Series, adaptive_queries, observations
-from watchkeeper.handlers.alert_writer import AlertWriter
-from watchkeeper.handlers.config import OperatorConfig
-from watchkeeper.handlers.connections import resolve_connection
-from watchkeeper.handlers.metrics import EVALUATION_SECONDS, EVALUATIONS
-from watchkeeper.handlers.notifier import AlertNotifier
-from watchkeeper.handlers.policy_status import PolicyStatusWriter
 from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import PrometheusError, QueryRejected
+from watchkeeper.runtime.alert_writer import AlertWriter
+from watchkeeper.runtime.config import OperatorConfig
+from watchkeeper.runtime.connections import resolve_connection
+from watchkeeper.runtime.metrics import EVALUATION_SECONDS, EVALUATIONS
+from watchkeeper.runtime.notifier import AlertNotifier
+from watchkeeper.runtime.policy_status import PolicyStatusWriter
 
 
 def next_tick(now: datetime, interval: timedelta) -> datetime:

@@ -8,9 +8,9 @@ from typing import Any
 import kopf
 
 from watchkeeper.api import ESCALATION_POLICY, GROUP, VERSION
-from watchkeeper.handlers.config import OperatorConfig
-from watchkeeper.handlers.escalator import ESCALATION_LABEL, FIELD_MANAGER
 from watchkeeper.kube.alerts import AlertStore
+from watchkeeper.runtime.config import OperatorConfig
+from watchkeeper.runtime.escalator import ESCALATION_LABEL, FIELD_MANAGER
 
 
 async def count_escalating(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:

@@ -13,12 +13,12 @@ from pydantic import ValidationError
 from watchkeeper.api import GROUP, NOTIFICATION_CHANNEL, VERSION
 from watchkeeper.api.common import SecretKeyRef, describe_validation_error
 from watchkeeper.api.timestamps import format_time
-from watchkeeper.handlers.config import OperatorConfig
 from watchkeeper.kube.client import Kube
 from watchkeeper.kube.secrets import read_secret_value
 from watchkeeper.notify.dispatch import Dispatcher, Outcome
 from watchkeeper.notify.sender import Channel
 from watchkeeper.notify.summary import test_notification
+from watchkeeper.runtime.config import OperatorConfig
 
 TEST_ANNOTATION = "watchkeeper.io/test"
 DELIVERY_MANAGER = "watchkeeper-delivery"

@@ -19,9 +19,9 @@ from watchkeeper.api.common import (
     secret_refs,
 )
 from watchkeeper.engine.conditions import READY, merge_condition, readiness
-from watchkeeper.handlers.config import OperatorConfig
-from watchkeeper.handlers.metrics import RECONCILES
 from watchkeeper.kube.client import Kube
+from watchkeeper.runtime.config import OperatorConfig
+from watchkeeper.runtime.metrics import RECONCILES
 
 FIELD_MANAGER = "watchkeeper-readiness"
 

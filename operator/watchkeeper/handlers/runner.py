@@ -17,9 +17,9 @@ from watchkeeper.handlers import (
     readiness,
     scalingpolicy,
 )
-from watchkeeper.handlers.config import OperatorConfig
 from watchkeeper.kube.client import Kube
 from watchkeeper.prometheus.client import PrometheusClient
+from watchkeeper.runtime.config import OperatorConfig
 
 PREFIX = "watchkeeper.io"
 HANDLER_MODULES = (

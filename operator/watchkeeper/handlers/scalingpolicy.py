@@ -30,8 +30,6 @@ from watchkeeper.engine.scaling_policy import (
     evaluate,
 )
 from watchkeeper.engine.scaling_state import OWN_CONDITIONS, Notice, resume, significant
-from watchkeeper.handlers.config import OperatorConfig
-from watchkeeper.handlers.connections import resolve_connection
 from watchkeeper.kube.scale import ClaimCheckFailed, Scale, ScaleChanged, ScaleError, Scales
 from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import (
@@ -40,6 +38,8 @@ from watchkeeper.prometheus.client import (
     PrometheusUnavailable,
     QueryRejected,
 )
+from watchkeeper.runtime.config import OperatorConfig
+from watchkeeper.runtime.connections import resolve_connection
 
 FIELD_MANAGER = "watchkeeper-scaling"
 WAKE = 0.5  # seconds between looks for a spec change while waiting for the next evaluation

@@ -20,8 +20,8 @@ from watchkeeper.api.scalingpolicy import Floor
 from watchkeeper.api.timestamps import format_time, parse_optional_time
 from watchkeeper.engine.escalation import AlertView, Chain, advance, position_of, saved_form
 from watchkeeper.engine.notifications import FIRING, Intent
-from watchkeeper.handlers.acknowledgement import clear_acknowledgement
 from watchkeeper.kube.alerts import AlertStore
+from watchkeeper.runtime.acknowledgement import clear_acknowledgement
 
 FIELD_MANAGER = "watchkeeper-escalation"
 ESCALATION_LABEL = "watchkeeper.io/escalation"

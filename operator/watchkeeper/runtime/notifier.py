@@ -23,11 +23,11 @@ from watchkeeper.api.common import parse_duration
 from watchkeeper.api.timestamps import format_time, parse_optional_time
 from watchkeeper.engine.alert_records import label_value
 from watchkeeper.engine.notifications import Intent, Routing, due, notified, record, routed
-from watchkeeper.handlers.escalator import Escalator
 from watchkeeper.kube.alerts import AlertStore
 from watchkeeper.notify.dispatch import DeliveryOutcome, Outcome
 from watchkeeper.notify.message import Event, Notification
 from watchkeeper.notify.sender import Channel
+from watchkeeper.runtime.escalator import Escalator
 
 FIELD_MANAGER = "watchkeeper-notification"
 KEEP_RECORDS = 50

@@ -10,8 +10,8 @@ from watchkeeper.api import ALERT_POLICY
 from watchkeeper.api.common import Condition, ConditionStatus
 from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.conditions import merge_condition
-from watchkeeper.handlers.config import OperatorConfig
 from watchkeeper.kube.client import Kube
+from watchkeeper.runtime.config import OperatorConfig
 
 FIELD_MANAGER = "watchkeeper-evaluation"
 """Owns what evaluation writes: this status part and the state in each Alert's status."""

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from watchkeeper.api.common import SecretKeyRef, parse_duration
 from watchkeeper.api.prometheus_source import PrometheusSource
-from watchkeeper.handlers.config import OperatorConfig
 from watchkeeper.kube.client import Kube
 from watchkeeper.kube.secrets import read_secret_value
 from watchkeeper.prometheus.client import Connection
+from watchkeeper.runtime.config import OperatorConfig
 
 
 async def resolve_connection(

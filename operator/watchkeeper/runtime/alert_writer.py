@@ -23,10 +23,10 @@ from watchkeeper.engine.alert_records import (
 from watchkeeper.engine.alerts import Change, Evaluation, Instance, SeriesKey, Transition
 from watchkeeper.engine.levels import PROMQL_OPERATORS
 from watchkeeper.engine.templating import render_all
-from watchkeeper.handlers.acknowledgement import clear_acknowledgement
-from watchkeeper.handlers.metrics import ALERT_WRITES
-from watchkeeper.handlers.policy_status import FIELD_MANAGER
 from watchkeeper.kube.alerts import AlertStore
+from watchkeeper.runtime.acknowledgement import clear_acknowledgement
+from watchkeeper.runtime.metrics import ALERT_WRITES
+from watchkeeper.runtime.policy_status import FIELD_MANAGER
 
 VOLATILE = ("value", "lastEvaluationTime")
 SHOWN = ("summary", "description")
