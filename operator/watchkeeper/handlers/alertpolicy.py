@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kopf
-from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from watchkeeper.api import ALERT_POLICY, GROUP, VERSION
@@ -18,6 +17,7 @@ from watchkeeper.api.alertpolicy import AlertPolicySpec
 from watchkeeper.api.common import Severity, parse_duration
 from watchkeeper.engine.alerts import Observation, Rules, evaluate, expired
 from watchkeeper.engine.observations import Series, adaptive_queries, observations
+from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import PrometheusError, QueryRejected
 from watchkeeper.runtime.alert_writer import AlertWriter
@@ -98,8 +98,8 @@ class PolicyEvaluator:
                     await self.status.suspended(self.alerts.counts(), tick)
                 else:
                     await self.evaluate(spec, tick)
-            except ApiException as error:  # the next tick tries again from the same state
-                self.logger.warning("evaluation at %s not fully written: %s", tick, error.reason)
+            except KubeError as error:  # the next tick tries again from the same state
+                self.logger.warning("evaluation at %s not fully written: %s", tick, error)
 
     def _spec(self) -> AlertPolicySpec | None:
         try:

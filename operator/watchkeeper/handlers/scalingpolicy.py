@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import kopf
-from kubernetes.client.exceptions import ApiException
 from pydantic import ValidationError
 
 from watchkeeper.api import GROUP, SCALING_POLICY, VERSION
@@ -30,6 +29,7 @@ from watchkeeper.engine.scaling_policy import (
     evaluate,
 )
 from watchkeeper.engine.scaling_state import OWN_CONDITIONS, Notice, resume, significant
+from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.scale import ClaimCheckFailed, Scale, ScaleChanged, ScaleError, Scales
 from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import (
@@ -245,8 +245,8 @@ class PolicyDaemon:
             await self.kube.apply_status(
                 SCALING_POLICY, self.namespace, self.name, fields, manager=FIELD_MANAGER
             )
-        except ApiException as failure:  # the next evaluation writes again
-            self.logger.warning("Could not write the status of %s: %s", self.name, failure.reason)
+        except KubeError as failure:  # the next evaluation writes again
+            self.logger.warning("Could not write the status of %s: %s", self.name, failure)
             return
         self.written_at = loop.time()
 
@@ -261,5 +261,5 @@ class PolicyDaemon:
         }
         try:
             await self.scales.post_event(involved, notice.type, notice.reason, notice.message)
-        except ApiException as failure:  # an Event is worth a log line, not a failed evaluation
-            self.logger.warning("Could not post an Event on %s: %s", self.name, failure.reason)
+        except KubeError as failure:  # an Event is worth a log line, not a failed evaluation
+            self.logger.warning("Could not post an Event on %s: %s", self.name, failure)

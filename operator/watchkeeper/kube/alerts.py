@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 
 from watchkeeper.api import ALERT, ALERT_POLICY, API_VERSION, GROUP, VERSION
 from watchkeeper.api.alert import POLICY_LABEL
+from watchkeeper.kube.calls import KubeError, run_blocking
 
 
 class AlertStore:
@@ -24,7 +23,7 @@ class AlertStore:
 
     async def list_labelled(self, namespace: str, selector: str) -> list[dict[str, Any]]:
         """Every Alert matching a label selector."""
-        result = await asyncio.to_thread(
+        result = await run_blocking(
             self._custom.list_namespaced_custom_object,
             GROUP,
             VERSION,
@@ -64,7 +63,7 @@ class AlertStore:
             "spec": {},
         }
         try:
-            await asyncio.to_thread(
+            await run_blocking(
                 self._custom.create_namespaced_custom_object,
                 GROUP,
                 VERSION,
@@ -72,14 +71,14 @@ class AlertStore:
                 ALERT.plural,
                 body,
             )
-        except ApiException as error:
+        except KubeError as error:
             if error.status != 409:
                 raise
             await self.patch(namespace, name, {"metadata": {"labels": labels}})
 
     async def patch(self, namespace: str, name: str, patch: dict[str, Any]) -> None:
         """Merge-patch the Alert itself (labels, annotations, spec)."""
-        await asyncio.to_thread(
+        await run_blocking(
             self._custom.patch_namespaced_custom_object,
             GROUP,
             VERSION,
@@ -92,7 +91,7 @@ class AlertStore:
     async def delete(self, namespace: str, name: str) -> None:
         """Delete the Alert; one that is already gone is fine."""
         try:
-            await asyncio.to_thread(
+            await run_blocking(
                 self._custom.delete_namespaced_custom_object,
                 GROUP,
                 VERSION,
@@ -100,6 +99,6 @@ class AlertStore:
                 ALERT.plural,
                 name,
             )
-        except ApiException as error:
+        except KubeError as error:
             if error.status != 404:
                 raise

@@ -3,17 +3,16 @@ synchronous, so every call runs in a worker thread, never on the event loop."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any, cast
 
 from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
 from watchkeeper.api import API_VERSION, GROUP, VERSION, KindDefinition
 from watchkeeper.api.common import MissingReference, ObjectReference, SecretKeyRef
+from watchkeeper.kube.calls import KubeError, TimedApiClient, run_blocking
 from watchkeeper.kube.secrets import find_secret, no_key, not_found
 
 
@@ -33,7 +32,7 @@ class Kube:
             config.load_incluster_config()
         except config.ConfigException:
             config.load_kube_config()
-        return cls(client.ApiClient())
+        return cls(TimedApiClient())
 
     @property
     def api_client(self) -> client.ApiClient:
@@ -64,7 +63,7 @@ class Kube:
             "metadata": {"name": name, "namespace": namespace},
             "status": {k: v for k, v in status.items() if v is not None},
         }
-        await asyncio.to_thread(
+        await run_blocking(
             self._custom.patch_namespaced_custom_object_status,
             GROUP,
             VERSION,
@@ -80,7 +79,7 @@ class Kube:
     async def get(self, kind: KindDefinition, namespace: str, name: str) -> dict[str, Any] | None:
         """One of our objects as the API server has it, or None if it does not exist."""
         try:
-            found = await asyncio.to_thread(
+            found = await run_blocking(
                 self._custom.get_namespaced_custom_object,
                 GROUP,
                 VERSION,
@@ -88,7 +87,7 @@ class Kube:
                 kind.plural,
                 name,
             )
-        except ApiException as error:
+        except KubeError as error:
             if error.status == 404:
                 return None
             raise
@@ -101,7 +100,7 @@ class Kube:
         secrets: Sequence[SecretKeyRef],
     ) -> list[MissingReference]:
         """Every reference that does not resolve, explained."""
-        return await asyncio.to_thread(self._missing_references, namespace, objects, secrets)
+        return await run_blocking(self._missing_references, namespace, objects, secrets)
 
     def _missing_references(
         self,

@@ -5,7 +5,6 @@ The official client is synchronous: every call runs in a worker thread."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -22,6 +21,7 @@ from kubernetes.dynamic.exceptions import (
 
 from watchkeeper.api import GROUP, SCALING_POLICY, VERSION
 from watchkeeper.api.scalingpolicy import TargetRef
+from watchkeeper.kube.calls import run_blocking
 
 CONFLICT_RETRIES = 3
 KEDA_KIND = "Deployment"  # a ScaledObject's scaleTargetRef.kind when unset
@@ -83,7 +83,7 @@ class Scales:
 
     async def get(self, namespace: str, target: TargetRef) -> Scale:
         """Read the target's scale; ScaleError says why it cannot be read."""
-        return await asyncio.to_thread(self._get, namespace, target)
+        return await run_blocking(self._get, namespace, target)
 
     async def set_replicas(
         self, namespace: str, target: TargetRef, scale: Scale, replicas: int
@@ -91,20 +91,20 @@ class Scales:
         """Write `replicas` over the scale read before. A write conflict (the workload changed
         meanwhile) is retried while the replicas are still the ones read; ScaleChanged when
         someone else changed them."""
-        await asyncio.to_thread(self._set, namespace, target, scale, replicas)
+        await run_blocking(self._set, namespace, target, scale, replicas)
 
     async def claims(
         self, namespace: str, target: TargetRef, policy: str, created: str
     ) -> list[Claim]:
         """HPAs, ScaledObjects and older ScalingPolicies (created before `created`, or at
         the same second with a smaller name) that target the same workload."""
-        return await asyncio.to_thread(self._claims, namespace, target, policy, created)
+        return await run_blocking(self._claims, namespace, target, policy, created)
 
     async def post_event(
         self, involved: dict[str, str], type_: str, reason: str, message: str
     ) -> None:
         """A core/v1 Event about one of our objects (apiVersion, kind, name, namespace, uid)."""
-        await asyncio.to_thread(self._post_event, involved, type_, reason, message)
+        await run_blocking(self._post_event, involved, type_, reason, message)
 
     def _scale_resource(self, target: TargetRef) -> Any:
         if self._dynamic is None:

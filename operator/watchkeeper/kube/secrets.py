@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from watchkeeper.api.common import SecretKeyRef
+from watchkeeper.kube.calls import run_blocking
 
 
 class SecretUnavailable(Exception):
@@ -17,7 +17,7 @@ class SecretUnavailable(Exception):
 
 async def read_secret_value(api_client: client.ApiClient, namespace: str, ref: SecretKeyRef) -> str:
     """The decoded value of one key of a Secret in `namespace`."""
-    return await asyncio.to_thread(_read, client.CoreV1Api(api_client), namespace, ref)
+    return await run_blocking(_read, client.CoreV1Api(api_client), namespace, ref)
 
 
 def not_found(name: str, namespace: str) -> str:
