@@ -30,6 +30,7 @@ from watchkeeper.engine.scaling_policy import (
 )
 from watchkeeper.engine.scaling_state import OWN_CONDITIONS, Notice, resume, significant
 from watchkeeper.kube.calls import KubeError
+from watchkeeper.kube.events import Events, ObjectRef
 from watchkeeper.kube.scale import ClaimCheckFailed, Scale, ScaleChanged, ScaleError, Scales
 from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import (
@@ -112,6 +113,7 @@ class PolicyDaemon:
         self.kube = memo.kube
         self.prometheus: PrometheusClient = memo.prometheus
         self.scales = _scales(memo)
+        self.events = Events(memo.kube.api_client)
         self.config = config
         self.logger = logger
         self.namespace = str(body.metadata.namespace)
@@ -252,14 +254,14 @@ class PolicyDaemon:
 
     async def _post(self, notice: Notice) -> None:
         self.logger.info("%s %s: %s", notice.type, notice.reason, notice.message)
-        involved = {
-            "apiVersion": f"{GROUP}/{VERSION}",
-            "kind": SCALING_POLICY.kind,
-            "name": self.name,
-            "namespace": self.namespace,
-            "uid": str(self.body.metadata.get("uid") or ""),
-        }
+        about = ObjectRef(
+            f"{GROUP}/{VERSION}",
+            SCALING_POLICY.kind,
+            self.namespace,
+            self.name,
+            str(self.body.metadata.get("uid") or ""),
+        )
         try:
-            await self.scales.post_event(involved, notice.type, notice.reason, notice.message)
+            await self.events.post(about, notice.type, notice.reason, notice.message)
         except KubeError as failure:  # an Event is worth a log line, not a failed evaluation
             self.logger.warning("Could not post an Event on %s: %s", self.name, failure)

@@ -6,7 +6,6 @@ The official client is synchronous: every call runs in a worker thread."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any, cast
 
 from kubernetes import client
@@ -25,8 +24,6 @@ from watchkeeper.kube.calls import run_blocking
 
 CONFLICT_RETRIES = 3
 KEDA_KIND = "Deployment"  # a ScaledObject's scaleTargetRef.kind when unset
-EVENT_MESSAGE_LIMIT = 1024
-COMPONENT = "watchkeeper"
 
 
 class ScaleError(Exception):
@@ -99,12 +96,6 @@ class Scales:
         """HPAs, ScaledObjects and older ScalingPolicies (created before `created`, or at
         the same second with a smaller name) that target the same workload."""
         return await run_blocking(self._claims, namespace, target, policy, created)
-
-    async def post_event(
-        self, involved: dict[str, str], type_: str, reason: str, message: str
-    ) -> None:
-        """A core/v1 Event about one of our objects (apiVersion, kind, name, namespace, uid)."""
-        await run_blocking(self._post_event, involved, type_, reason, message)
 
     def _scale_resource(self, target: TargetRef) -> Any:
         if self._dynamic is None:
@@ -191,27 +182,6 @@ class Scales:
             raise
         items: list[dict[str, Any]] = listed.get("items", [])
         return [item for item in items if item.get("spec")]
-
-    def _post_event(self, involved: dict[str, str], type_: str, reason: str, message: str) -> None:
-        now = datetime.now(UTC)
-        event = client.CoreV1Event(
-            metadata=client.V1ObjectMeta(generate_name=f"{involved['name']}.", namespace=None),
-            involved_object=client.V1ObjectReference(
-                api_version=involved["apiVersion"],
-                kind=involved["kind"],
-                name=involved["name"],
-                namespace=involved["namespace"],
-                uid=involved.get("uid"),
-            ),
-            type=type_,
-            reason=reason,
-            message=message[:EVENT_MESSAGE_LIMIT],
-            first_timestamp=now,
-            last_timestamp=now,
-            count=1,
-            source=client.V1EventSource(component=COMPONENT),
-        )
-        client.CoreV1Api(self._api).create_namespaced_event(involved["namespace"], event)
 
 
 def _ref_dict(api: client.ApiClient, ref: object) -> dict[str, Any]:

@@ -1,0 +1,69 @@
+"""The operator's in-memory view of the objects it watches, fed by kopf's watch streams
+(handlers call `put` and `remove`). Evaluation, notification and scaling read bodies from
+here: no GET or LIST per evaluation."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from watchkeeper.api import ALERT, KindDefinition
+from watchkeeper.api.alert import POLICY_LABEL
+
+Body = Mapping[str, Any]
+
+
+def _key(body: Body) -> tuple[str, str]:
+    metadata = body["metadata"]
+    return str(metadata["namespace"]), str(metadata["name"])
+
+
+class ObjectCache:
+    """The latest body of every watched object, by kind, namespace and name; Alerts also
+    by (namespace, policy label value)."""
+
+    def __init__(self) -> None:
+        self._bodies: dict[str, dict[tuple[str, str], Body]] = defaultdict(dict)
+        self._alerts_by_policy: dict[tuple[str, str], set[str]] = defaultdict(set)
+
+    def put(self, kind: KindDefinition, body: Body) -> None:
+        """Remember the newest body (a plain dict copy, safe to keep)."""
+        namespace, name = _key(body)
+        if kind is ALERT:
+            self._unindex(namespace, name)
+            policy = (body["metadata"].get("labels") or {}).get(POLICY_LABEL)
+            if policy:
+                self._alerts_by_policy[namespace, policy].add(name)
+        self._bodies[kind.plural][namespace, name] = body
+
+    def remove(self, kind: KindDefinition, namespace: str, name: str) -> None:
+        """Forget a deleted object."""
+        if kind is ALERT:
+            self._unindex(namespace, name)
+        self._bodies[kind.plural].pop((namespace, name), None)
+
+    def get(self, kind: KindDefinition, namespace: str, name: str) -> Body | None:
+        """The object as last seen, or None if it does not exist (as far as we know)."""
+        return self._bodies[kind.plural].get((namespace, name))
+
+    def all(self, kind: KindDefinition) -> Iterator[Body]:
+        """Every object of a kind."""
+        return iter(list(self._bodies[kind.plural].values()))
+
+    def count(self, kind: KindDefinition) -> int:
+        return len(self._bodies[kind.plural])
+
+    def alerts_of(self, namespace: str, policy_label: str) -> list[Body]:
+        """The Alerts labelled with the policy."""
+        names = self._alerts_by_policy.get((namespace, policy_label), set())
+        alerts = self._bodies[ALERT.plural]
+        return [alerts[namespace, n] for n in sorted(names) if (namespace, n) in alerts]
+
+    def _unindex(self, namespace: str, name: str) -> None:
+        old = self._bodies[ALERT.plural].get((namespace, name))
+        if old is None:
+            return
+        policy = (old["metadata"].get("labels") or {}).get(POLICY_LABEL)
+        if policy:
+            self._alerts_by_policy[namespace, policy].discard(name)
