@@ -58,7 +58,10 @@ def _run(args: argparse.Namespace) -> int:
         namespaces=tuple(args.namespace),
         liveness_endpoint=args.liveness,
         metrics_port=args.metrics_port,
-        peering=args.peering,
+        max_concurrent_jobs=args.max_concurrent_jobs,
+        max_prometheus_queries=args.max_prometheus_queries,
+        leader_elect=args.leader_elect,
+        lease_namespace=args.lease_namespace,
         alert_retention=parse_duration(args.alert_retention).total_seconds(),
         status_heartbeat=parse_duration(args.status_heartbeat).total_seconds(),
     )
@@ -111,11 +114,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--status-heartbeat",
-        default=os.environ.get("WATCHKEEPER_STATUS_HEARTBEAT", "1m"),
+        default=os.environ.get("WATCHKEEPER_STATUS_HEARTBEAT", "5m"),
         help="refresh unchanged status (values, last evaluation) at most this often",
     )
     run.add_argument("--metrics-port", type=int, default=None, help="serve operator metrics here")
-    run.add_argument("--peering", default=None, help="kopf peering name, for several replicas")
+    run.add_argument(
+        "--max-concurrent-jobs",
+        type=int,
+        default=int(os.environ.get("WATCHKEEPER_MAX_CONCURRENT_JOBS", "64")),
+        help="evaluations, scaling and checks running at once (the rest queue)",
+    )
+    run.add_argument(
+        "--max-prometheus-queries",
+        type=int,
+        default=int(os.environ.get("WATCHKEEPER_MAX_PROMETHEUS_QUERIES", "32")),
+        help="queries in flight to Prometheus at once (the rest wait in the operator)",
+    )
+    run.add_argument(
+        "--leader-elect",
+        action="store_true",
+        default=os.environ.get("WATCHKEEPER_LEADER_ELECT", "") == "true",
+        help="several replicas: one leads (a Lease), the others stand by and take over",
+    )
+    run.add_argument(
+        "--lease-namespace",
+        default=os.environ.get("POD_NAMESPACE", "default"),
+        help="namespace of the leader-election Lease (default: env POD_NAMESPACE)",
+    )
     run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     run.set_defaults(handler=_run)
 

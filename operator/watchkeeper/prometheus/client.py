@@ -53,12 +53,21 @@ class Connection:
 
 
 class PrometheusClient:
-    """Instant queries against any number of Prometheus servers."""
+    """Instant queries against any number of Prometheus servers, at most `max_in_flight`
+    requests at a time: the rest wait inside the operator (`waiting`), and a query's
+    timeout starts only once it is sent, so the operator's own queue is never reported as
+    Prometheus being slow."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_in_flight: int = 32) -> None:
         self._clients: dict[str | None, httpx.AsyncClient] = {}
         self._in_flight: dict[tuple[Connection, str, float | None], asyncio.Task[list[Sample]]] = {}
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._limits = httpx.Limits(
+            max_connections=max_in_flight, max_keepalive_connections=max_in_flight
+        )
         self.requests_sent = 0
+        self.sending = 0
+        self.waiting = 0
 
     async def query(self, conn: Connection, expr: str, at: datetime | None = None) -> list[Sample]:
         """Evaluate `expr` at `at` (default: now, on the server); one request for identical
@@ -81,10 +90,23 @@ class PrometheusClient:
             verify: ssl.SSLContext | bool = True
             if ca_pem:
                 verify = ssl.create_default_context(cadata=ca_pem)
-            self._clients[ca_pem] = httpx.AsyncClient(verify=verify)
+            self._clients[ca_pem] = httpx.AsyncClient(verify=verify, limits=self._limits)
         return self._clients[ca_pem]
 
     async def _send(self, conn: Connection, expr: str, at: float | None) -> list[Sample]:
+        self.waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
+        self.sending += 1
+        try:
+            return await self._post(conn, expr, at)
+        finally:
+            self.sending -= 1
+            self._slots.release()
+
+    async def _post(self, conn: Connection, expr: str, at: float | None) -> list[Sample]:
         params = {"query": expr} | ({"time": f"{at:.3f}"} if at is not None else {})
         self.requests_sent += 1
         try:

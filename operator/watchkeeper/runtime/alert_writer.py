@@ -3,14 +3,15 @@ Events on the policy. Writes only what changed; values refresh at most once a he
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-import kopf
 from pydantic import ValidationError
 
-from watchkeeper.api import ALERT
+from watchkeeper.api import ALERT, ALERT_POLICY, API_VERSION
 from watchkeeper.api.alert import POLICY_LABEL, SEVERITY_LABEL, AlertState, AlertStatus
 from watchkeeper.api.alertpolicy import AlertPolicySpec
 from watchkeeper.api.timestamps import format_time
@@ -23,11 +24,14 @@ from watchkeeper.engine.alert_records import (
 from watchkeeper.engine.alerts import Change, Evaluation, Instance, SeriesKey, Transition
 from watchkeeper.engine.levels import PROMQL_OPERATORS
 from watchkeeper.engine.templating import render_all
-from watchkeeper.kube.alerts import AlertStore
+from watchkeeper.kube.calls import KubeError
+from watchkeeper.kube.events import ObjectRef
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
 from watchkeeper.runtime.metrics import ALERT_WRITES
 from watchkeeper.runtime.policy_status import FIELD_MANAGER
+from watchkeeper.runtime.services import PolicyRef, Services
 
+LOGGER = logging.getLogger("watchkeeper.alerts")
 VOLATILE = ("value", "lastEvaluationTime")
 SHOWN = ("summary", "description")
 
@@ -40,22 +44,23 @@ def _blank(value: Any) -> Any:
 class AlertWriter:
     """The Alert objects of one policy, as last written."""
 
-    def __init__(self, body: kopf.Body, memo: kopf.Memo) -> None:
-        self.body = body
-        self.kube = memo.kube
-        self.store = AlertStore(memo.kube.api_client)
-        self.namespace = str(body.metadata.namespace)
-        self.policy = str(body.metadata.name)
-        self.heartbeat = timedelta(seconds=memo.config.status_heartbeat)
+    def __init__(self, services: Services, policy: PolicyRef) -> None:
+        self.ref = policy
+        self.kube = services.kube
+        self.store = services.alerts
+        self.events = services.events
+        self.namespace = policy.namespace
+        self.policy = policy.name
+        self.heartbeat = timedelta(seconds=services.config.status_heartbeat)
         self.instances: dict[SeriesKey, Instance] = {}
         self.written: dict[str, dict[str, Any]] = {}
         self.written_at: dict[str, datetime] = {}
         self.template_errors: list[str] = []
 
-    async def load(self) -> None:
+    def load(self, alerts: Iterable[Mapping[str, Any]]) -> None:
         """Rebuild the state machine's memory from the Alerts the policy owns."""
         statuses: dict[str, AlertStatus] = {}
-        for item in await self.store.list_for_policy(self.namespace, label_value(self.policy)):
+        for item in alerts:
             try:
                 statuses[item["metadata"]["name"]] = AlertStatus.model_validate(
                     item.get("status") or {}
@@ -82,7 +87,7 @@ class AlertWriter:
             labels = (result.instances.get(key) or self.instances[key]).labels
             await self._delete(alert_name(self.policy, labels))
         for transition in result.transitions:
-            self._event(transition, result.instances.get(transition.key))
+            await self._event(spec, transition, result.instances.get(transition.key))
         self.instances = {k: v for k, v in result.instances.items() if k not in gone}
 
     def _desired(self, spec: AlertPolicySpec, instance: Instance, at: datetime) -> dict[str, Any]:
@@ -126,7 +131,7 @@ class AlertWriter:
             SEVERITY_LABEL: desired["severity"] or "",
         }
         if before is None:
-            owner = {"name": self.policy, "uid": self.body.metadata.uid}
+            owner = {"name": self.policy, "uid": self.ref.uid}
             await self.store.create(self.namespace, name, labels, owner)
             ALERT_WRITES.labels("create").inc()
         elif before.get("severity") != desired["severity"]:
@@ -143,7 +148,9 @@ class AlertWriter:
         self.written.pop(name, None)
         self.written_at.pop(name, None)
 
-    def _event(self, transition: Transition, instance: Instance | None) -> None:
+    async def _event(
+        self, spec: AlertPolicySpec, transition: Transition, instance: Instance | None
+    ) -> None:
         if instance is None or transition.change not in (
             Change.FIRING,
             Change.RESOLVED,
@@ -153,8 +160,7 @@ class AlertWriter:
         name = alert_name(self.policy, instance.labels)
         labels = ", ".join(f"{k}={v}" for k, v in sorted(instance.labels.items())) or "no labels"
         value = "no value" if instance.value is None else f"{instance.value:g}"
-        spec = self.body.get("spec") or {}
-        comparison = PROMQL_OPERATORS.get(spec.get("comparison", "GreaterThan"), "?")
+        comparison = PROMQL_OPERATORS.get(spec.comparison, "?")
         bound = (
             ""
             if instance.threshold is None or math.isnan(instance.threshold)
@@ -162,7 +168,7 @@ class AlertWriter:
         )
         if transition.change == Change.RESOLVED:
             message = f"Alert {name} ({labels}) resolved; value {value}"
-            kopf.event(self.body, type="Normal", reason="Resolved", message=message)
+            await self._post("Normal", "Resolved", message)
             return
         severity = instance.severity.value if instance.severity else "?"
         if transition.change == Change.FIRING:
@@ -172,4 +178,17 @@ class AlertWriter:
             message = (
                 f"Alert {name} ({labels}) changed from {previous} to {severity}: {value}{bound}"
             )
-        kopf.event(self.body, type="Warning", reason=transition.change.value, message=message)
+        await self._post("Warning", transition.change.value, message)
+
+    async def _post(self, type_: str, reason: str, message: str) -> None:
+        about = ObjectRef(API_VERSION, ALERT_POLICY.kind, self.namespace, self.policy, self.ref.uid)
+        try:
+            await self.events.post(about, type_, reason, message)
+        except KubeError as error:  # an Event is worth a log line, not a failed evaluation
+            LOGGER.warning(
+                "AlertPolicy %s/%s: Event %s not posted: %s",
+                self.namespace,
+                self.policy,
+                reason,
+                error,
+            )

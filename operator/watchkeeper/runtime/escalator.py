@@ -6,13 +6,14 @@ acknowledgements, and says which pages the steps owe."""
 from __future__ import annotations
 
 import hashlib
+import logging
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-import kopf
 from pydantic import ValidationError
 
-from watchkeeper.api import ALERT, ESCALATION_POLICY, SCALING_POLICY
+from watchkeeper.api import ALERT, API_VERSION, ESCALATION_POLICY, SCALING_POLICY
 from watchkeeper.api.alert import AlertStatus
 from watchkeeper.api.common import Severity
 from watchkeeper.api.escalationpolicy import EscalationPolicySpec
@@ -21,15 +22,22 @@ from watchkeeper.api.timestamps import format_time, parse_optional_time
 from watchkeeper.engine.escalation import AlertView, Chain, advance, position_of, saved_form
 from watchkeeper.engine.notifications import FIRING, Intent
 from watchkeeper.kube.alerts import AlertStore
+from watchkeeper.kube.calls import KubeError
+from watchkeeper.kube.events import ObjectRef
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
+from watchkeeper.runtime.services import Services
 
+LOGGER = logging.getLogger("watchkeeper.escalation")
 FIELD_MANAGER = "watchkeeper-escalation"
 ESCALATION_LABEL = "watchkeeper.io/escalation"
 
 
-def _body(alert: dict[str, Any]) -> kopf.Body:
-    """An Alert as it was listed, as the Body kopf posts Events about."""
-    return kopf.Body(cast(kopf.RawBody, alert))
+def _about(alert: Mapping[str, Any]) -> ObjectRef:
+    """The Alert, as the object an Event is about."""
+    metadata = alert["metadata"]
+    return ObjectRef(
+        API_VERSION, ALERT.kind, metadata["namespace"], metadata["name"], metadata.get("uid", "")
+    )
 
 
 def floor_manager(namespace: str, alert: str) -> str:
@@ -41,14 +49,15 @@ def floor_manager(namespace: str, alert: str) -> str:
 class Escalator:
     """Escalation for the alerts of one policy."""
 
-    def __init__(self, memo: kopf.Memo, store: AlertStore, namespace: str) -> None:
-        self.memo = memo
+    def __init__(self, services: Services, store: AlertStore, namespace: str) -> None:
+        self.services = services
+        self.kube = services.kube
         self.store = store
         self.namespace = namespace
 
     async def chain(self, name: str) -> Chain | None:
         """The EscalationPolicy, parsed; None if missing or invalid (its Ready says why)."""
-        obj = await self.memo.kube.get(ESCALATION_POLICY, self.namespace, name)
+        obj = self.services.objects.get(ESCALATION_POLICY, self.namespace, name)
         if obj is None:
             return None
         try:
@@ -77,7 +86,7 @@ class Escalator:
             return []
         saved = saved_form(policy, chain, position)
         if saved != status.escalation:
-            await self.memo.kube.apply_status(
+            await self.kube.apply_status(
                 ALERT, self.namespace, name, {"escalation": saved.to_api()}, FIELD_MANAGER
             )
             escalating = policy if position.next_at is not None else None
@@ -87,21 +96,18 @@ class Escalator:
                     self.namespace, name, {"metadata": {"labels": {ESCALATION_LABEL: escalating}}}
                 )
         if decision.unacknowledge:
-            await clear_acknowledgement(self.memo.kube, self.store, self.namespace, name)
-            kopf.event(
-                _body(alert),
-                type="Warning",
-                reason="AcknowledgementExpired",
-                message=f"Still firing {chain.ack_timeout} after the acknowledgement: "
-                "escalation resumes",
+            await clear_acknowledgement(self.kube, self.store, self.namespace, name)
+            await self._post(
+                alert,
+                "AcknowledgementExpired",
+                f"Still firing {chain.ack_timeout} after the acknowledgement: escalation resumes",
             )
         for loop, index, _ in decision.new_runs:
             channels = ", ".join(chain.steps[index].channels) or "no channels"
-            kopf.event(
-                _body(alert),
-                type="Warning",
-                reason="EscalationStep",
-                message=f"{policy} step {index + 1}/{len(chain.steps)} (run {loop + 1}): "
+            await self._post(
+                alert,
+                "EscalationStep",
+                f"{policy} step {index + 1}/{len(chain.steps)} (run {loop + 1}): "
                 f"notifying {channels}",
             )
         await self._floors(name, status, policy, chain, position.ran, now)
@@ -112,6 +118,12 @@ class Escalator:
             for _, index, at in position.ran
             for channel in chain.steps[index].channels
         ]
+
+    async def _post(self, alert: Mapping[str, Any], reason: str, message: str) -> None:
+        try:
+            await self.services.events.post(_about(alert), "Warning", reason, message)
+        except KubeError as error:
+            LOGGER.warning("Alert %s: Event %s not posted: %s", _about(alert).name, reason, error)
 
     async def _floors(
         self,
@@ -131,7 +143,7 @@ class Escalator:
                     ref = action.scaling_policy_ref
                     wanted[ref] = max(wanted.get(ref, 0), action.min_replicas)
         for target in sorted(targets):  # few: the ScalingPolicies the steps name
-            obj = await self.memo.kube.get(SCALING_POLICY, self.namespace, target)
+            obj = self.services.objects.get(SCALING_POLICY, self.namespace, target)
             if obj is None:
                 continue
             floors = (obj.get("status") or {}).get("floors") or []
@@ -145,7 +157,7 @@ class Escalator:
                     alert=alert, min_replicas=wanted[target], escalation_policy=policy, since=since
                 )
                 entries.append(floor.to_api())
-            await self.memo.kube.apply_status(
+            await self.kube.apply_status(
                 SCALING_POLICY,
                 self.namespace,
                 target,

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 from itertools import groupby
 from typing import Any
 
-import kopf
 from pydantic import ValidationError
 
 from watchkeeper.api import ALERT, NOTIFICATION_CHANNEL
@@ -23,12 +23,14 @@ from watchkeeper.api.common import parse_duration
 from watchkeeper.api.timestamps import format_time, parse_optional_time
 from watchkeeper.engine.alert_records import label_value
 from watchkeeper.engine.notifications import Intent, Routing, due, notified, record, routed
-from watchkeeper.kube.alerts import AlertStore
 from watchkeeper.notify.dispatch import DeliveryOutcome, Outcome
 from watchkeeper.notify.message import Event, Notification
 from watchkeeper.notify.sender import Channel
+from watchkeeper.runtime.alert_writer import AlertWriter
 from watchkeeper.runtime.escalator import Escalator
+from watchkeeper.runtime.services import PolicyRef, Services
 
+LOGGER = logging.getLogger("watchkeeper.notify")
 FIELD_MANAGER = "watchkeeper-notification"
 KEEP_RECORDS = 50
 
@@ -63,13 +65,13 @@ def notification_for(
 class AlertNotifier:
     """The notification side of one policy's evaluation loop."""
 
-    def __init__(self, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger) -> None:
-        self.memo = memo
-        self.logger = logger
-        self.namespace = str(body.metadata.namespace)
-        self.policy = str(body.metadata.name)
-        self.store = AlertStore(memo.kube.api_client)
-        self.escalation = Escalator(memo, self.store, self.namespace)
+    def __init__(self, services: Services, policy: PolicyRef, writer: AlertWriter) -> None:
+        self.services = services
+        self.writer = writer
+        self.namespace = policy.namespace
+        self.policy = policy.name
+        self.store = services.alerts
+        self.escalation = Escalator(services, self.store, self.namespace)
         self._task: asyncio.Task[None] | None = None
 
     def kick(self, spec: AlertPolicySpec, now: datetime) -> None:
@@ -110,12 +112,14 @@ class AlertNotifier:
                 if pending:
                     await self._deliver(alert, status, spec, pending, channels)
         except Exception:  # a round must never take the evaluation loop down
-            self.logger.exception("notification round for %s failed", self.policy)
+            LOGGER.exception(
+                "AlertPolicy %s/%s: notification round failed", self.namespace, self.policy
+            )
 
     async def _channel(self, name: str, cache: dict[str, Channel | str]) -> Channel | str:
         """The channel, or why it cannot be used."""
         if name not in cache:
-            obj = await self.memo.kube.get(NOTIFICATION_CHANNEL, self.namespace, name)
+            obj = self.services.objects.get(NOTIFICATION_CHANNEL, self.namespace, name)
             if obj is None:
                 cache[name] = f"NotificationChannel {name} not found in namespace {self.namespace}"
             else:
@@ -142,7 +146,7 @@ class AlertNotifier:
             notification = notification_for(alert, status, spec, event, at)
             resolved = {i.channel: await self._channel(i.channel, cache) for i in intents}
             usable = [c for c in resolved.values() if isinstance(c, Channel)]
-            outcomes = await self.memo.dispatcher.deliver_many(
+            outcomes = await self.services.dispatcher.deliver_many(
                 usable, notification, notified_before={c: c in told for c in resolved}
             )
             outcomes += [
@@ -165,7 +169,7 @@ class AlertNotifier:
                     updated, _record(outcome, at, steps.get(outcome.channel)), KEEP_RECORDS
                 )
             if _changed(records, updated):
-                await self.memo.kube.apply_status(
+                await self.services.kube.apply_status(
                     ALERT,
                     self.namespace,
                     name,
