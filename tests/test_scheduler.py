@@ -39,9 +39,10 @@ async def test_jobs_run_at_their_offset_on_the_grid() -> None:
     for key, seen in runs.items():
         offset = offset_of(key, SECOND).total_seconds()
         for due, started in seen:
-            assert abs((due.timestamp() - offset) % 1.0) < 1e-3 or abs(
-                (due.timestamp() - offset) % 1.0 - 1.0
-            ) < 1e-3
+            assert (
+                abs((due.timestamp() - offset) % 1.0) < 1e-3
+                or abs((due.timestamp() - offset) % 1.0 - 1.0) < 1e-3
+            )
             assert 0 <= (started - due).total_seconds() < 0.25
         dues = [d for d, _ in seen]
         assert dues == sorted(set(dues))  # each instant once
