@@ -9,8 +9,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+from urllib.parse import urlsplit
 
 import httpx
+
+from watchkeeper.api.destinations import DestinationPolicy
 
 
 class PrometheusError(Exception):
@@ -23,6 +26,10 @@ class QueryRejected(PrometheusError):
 
 class PrometheusUnavailable(PrometheusError):
     """Prometheus could not be reached, timed out or failed: try again later."""
+
+
+class DestinationRefused(PrometheusUnavailable):
+    """The destination policy refuses the server's address (link-local, metadata, a flag)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,8 @@ class Connection:
 class PrometheusClient:
     """Instant queries against any number of Prometheus servers."""
 
-    def __init__(self) -> None:
+    def __init__(self, destinations: DestinationPolicy | None = None) -> None:
+        self._destinations = destinations or DestinationPolicy()
         self._clients: dict[str | None, httpx.AsyncClient] = {}
         self._in_flight: dict[tuple[Connection, str, float | None], asyncio.Task[list[Sample]]] = {}
         self.requests_sent = 0
@@ -86,6 +94,7 @@ class PrometheusClient:
 
     async def _send(self, conn: Connection, expr: str, at: float | None) -> list[Sample]:
         params = {"query": expr} | ({"time": f"{at:.3f}"} if at is not None else {})
+        await _check_destination(conn, self._destinations)
         self.requests_sent += 1
         try:
             response = await self._client(conn.ca_pem).post(
@@ -106,6 +115,27 @@ class PrometheusClient:
                 f"Prometheus at {conn.url} is unreachable: {type(error).__name__}"
             ) from error
         return _parse(conn.url, response)
+
+
+async def _check_destination(conn: Connection, policy: DestinationPolicy) -> None:
+    """Refuse a server the policy does not allow, by name or by any address its name
+    resolves to (resolved off the event loop, in the resolver's threads)."""
+    host = urlsplit(conn.url).hostname
+    if not host:
+        return  # the HTTP client reports the malformed URL
+    refusal = policy.refusal(host, ())
+    if refusal is None:
+        try:
+            infos = await asyncio.wait_for(
+                asyncio.get_running_loop().getaddrinfo(host, None), conn.timeout
+            )
+        except (OSError, TimeoutError):
+            raise PrometheusUnavailable(
+                f"Prometheus at {conn.url}: cannot resolve {host}"
+            ) from None
+        refusal = policy.refusal(host, (str(info[4][0]) for info in infos))
+    if refusal is not None:
+        raise DestinationRefused(f"Prometheus at {conn.url}: {refusal}")
 
 
 def _parse(url: str, response: httpx.Response) -> list[Sample]:
