@@ -14,7 +14,6 @@ from pydantic import ValidationError
 
 from watchkeeper.api import ALERT_POLICY
 from watchkeeper.api.alertpolicy import AlertPolicySpec
-from watchkeeper.api.common import parse_duration
 from watchkeeper.runtime.evaluation import PolicyEvaluator
 from watchkeeper.runtime.scheduler import Scheduler
 from watchkeeper.runtime.services import PolicyRef, Services
@@ -69,7 +68,7 @@ class AlertingService:
         async def run(due: datetime) -> None:
             await self._evaluate(key, due)
 
-        interval = parse_duration(spec.evaluation_interval)
+        interval = spec.evaluation_interval.delta
         self.scheduler.upsert(key, KIND, interval, run, offset_key=spec.query)
         if known is not None:
             self.scheduler.trigger(key)

@@ -82,7 +82,7 @@ class Runtime:
                 NOTIFICATION_CHANNEL, namespace, name, fields, manager=DELIVERY_MANAGER
             )
 
-        prometheus = PrometheusClient(self.config.max_prometheus_queries)
+        prometheus = PrometheusClient(self.config.max_prometheus_queries, self.config.destinations)
         observe_prometheus_client(prometheus)
         self.services = Services(
             config=self.config,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from watchkeeper.api.destinations import DestinationPolicy
 
 
 @dataclass(frozen=True)
@@ -21,3 +23,5 @@ class OperatorConfig:
     leader_elect: bool = False
     lease_namespace: str = "default"
     lease_name: str = "watchkeeper-leader"
+    destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
+    template_timeout: float = 1.0

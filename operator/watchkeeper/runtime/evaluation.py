@@ -15,10 +15,10 @@ from collections.abc import Awaitable
 from datetime import datetime, timedelta
 
 from watchkeeper.api.alertpolicy import AlertPolicySpec
-from watchkeeper.api.common import Severity, parse_duration
+from watchkeeper.api.common import Severity
 from watchkeeper.engine.alert_records import label_value
 from watchkeeper.engine.alerts import Observation, Rules, evaluate, expired
-from watchkeeper.engine.observations import Series, adaptive_queries, observations
+from watchkeeper.engine.observations import DuplicateSeries, Series, adaptive_queries, observations
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import PrometheusError, QueryRejected
@@ -42,8 +42,8 @@ def rules_of(spec: AlertPolicySpec) -> Rules:
         top_dev = max(spec.adaptive.deviations, key=lambda d: Severity(d.severity).rank)
         level = (Severity(top_dev.severity), math.nan)
     return Rules(
-        for_=parse_duration(spec.for_),
-        keep_firing_for=parse_duration(spec.keep_firing_for),
+        for_=spec.for_.delta,
+        keep_firing_for=spec.keep_firing_for.delta,
         no_data_state=spec.no_data_state,
         error_state=spec.error_state,
         no_data_level=level,
@@ -86,6 +86,8 @@ class PolicyEvaluator:
             observed = await self._query(spec, at)
         except QueryRejected as rejected:
             observed, error, reason = None, str(rejected), "QueryRejected"
+        except DuplicateSeries as duplicates:
+            observed, error, reason = None, str(duplicates), duplicates.reason
         except (PrometheusError, SecretUnavailable) as failure:
             observed, error, reason = None, str(failure), "PrometheusUnavailable"
         self.health.report("prometheus", reason != "PrometheusUnavailable", error)
@@ -104,7 +106,7 @@ class PolicyEvaluator:
         duration = time.monotonic() - started
         EVALUATIONS.labels(reason).inc()
         EVALUATION_SECONDS.observe(duration)
-        late = lag > parse_duration(spec.evaluation_interval).total_seconds() / 2
+        late = lag > spec.evaluation_interval.delta.total_seconds() / 2
         await self._write_status(
             self.status.evaluated(
                 self.alerts.counts(),

@@ -55,7 +55,10 @@ class PolicyStatusWriter:
         """`late`: the evaluation started more than half an interval after its due instant
         (the operator, not Prometheus, is behind)."""
         if error is not None:
-            state = "Prometheus rejected the query" if reason == "QueryRejected" else "No result"
+            state = {
+                "QueryRejected": "Prometheus rejected the query",
+                "DuplicateSeries": "The result cannot be evaluated (Prometheus refuses it too)",
+            }.get(reason, "No result")
             message = (
                 f"{state}: {error}. Alerts keep their state unless spec.errorState is Alerting."
             )

@@ -21,7 +21,6 @@ from typing import Any
 from pydantic import ValidationError
 
 from watchkeeper.api import API_VERSION, SCALING_POLICY
-from watchkeeper.api.common import parse_duration
 from watchkeeper.api.scalingpolicy import PredictiveMode, ScalingPolicySpec, ScalingPolicyStatus
 from watchkeeper.engine.scaling_metrics import Forecast, Reading, forecast_query
 from watchkeeper.engine.scaling_policy import (
@@ -77,7 +76,7 @@ class ScalingService:
         self._generations[key] = generation
         try:
             spec = ScalingPolicySpec.model_validate(dict(body.get("spec") or {}))
-            interval = parse_duration(spec.evaluation_interval)
+            interval = spec.evaluation_interval.delta
         except ValidationError:  # the Ready condition says what is wrong
             self.scheduler.remove(key)
             return
@@ -176,7 +175,7 @@ class PolicyDaemon:
         await self._write()
         for notice in outcome.notices:
             await self._post(notice)
-        return parse_duration(spec.evaluation_interval).total_seconds()
+        return spec.evaluation_interval.delta.total_seconds()
 
     async def flush(self) -> None:
         """Write what has not been written yet (the operator is stopping)."""
@@ -233,11 +232,10 @@ class PolicyDaemon:
         predictive = spec.predictive
         if predictive is None or predictive.mode == PredictiveMode.OFF:
             return readings, {}
-        horizon = parse_duration(predictive.horizon)
-        step = parse_duration(spec.evaluation_interval)
+        horizon = predictive.horizon.delta
+        step = spec.evaluation_interval.delta
         exprs = [
-            forecast_query(m.query, parse_duration(predictive.lookback), horizon, step)
-            for m in spec.metrics
+            forecast_query(m.query, predictive.lookback.delta, horizon, step) for m in spec.metrics
         ]
         answers = await asyncio.gather(
             *(self._read(conn, e, now) for e in exprs),
