@@ -9,6 +9,7 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from watchkeeper.api import (
@@ -44,6 +45,7 @@ LOGGER = logging.getLogger("watchkeeper.runtime")
 DELIVERY_MANAGER = "watchkeeper-delivery"
 """Field manager of a channel's lastDelivery, counters and rateLimit (the dispatcher's)."""
 PRIME_RETRY = 2.0
+HEALTH_PROBE = timedelta(seconds=2)
 
 
 def identity() -> str:
@@ -58,7 +60,7 @@ class Runtime:
         self.config = config
         self.health = Health()
         self.objects = ObjectCache()
-        self.scheduler = Scheduler(config.max_concurrent_jobs)
+        self.scheduler = Scheduler(config.max_concurrent_jobs, self.health)
         self._tasks: list[asyncio.Task[None]] = []
         self.services: Services
         self.alerting: AlertingService
@@ -99,6 +101,7 @@ class Runtime:
         self.scaling = ScalingService(self.services, self.scheduler)
         self.channels = ChannelService(self.services, self.scheduler)
         await self._prime()
+        self.scheduler.upsert("health/kubernetes", "Health", HEALTH_PROBE, self._probe)
         self._spawn(self.scheduler.run_forever(), "scheduler")
         if self.config.metrics_port is not None:
             server = HealthServer(self.health, lambda: self.leading)
@@ -155,6 +158,12 @@ class Runtime:
             for alert in alerts:
                 self.objects.put(ALERT, alert)
             return
+
+    async def _probe(self, due: datetime) -> None:
+        """While the API server is reported down, ask it whether it is back."""
+        if "kubernetes" in self.health.problems():
+            await self.services.kube.ping()
+            self.health.report("kubernetes", True)
 
     async def _lead(self) -> None:
         LEADER.set(1)

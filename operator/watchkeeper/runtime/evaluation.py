@@ -124,8 +124,6 @@ class PolicyEvaluator:
             await write
         except KubeError as failure:
             self.health.report("kubernetes", False, str(failure))
-        else:
-            self.health.report("kubernetes", True)
 
     def _name(self) -> tuple[str, str]:
         return self.policy.namespace, self.policy.name

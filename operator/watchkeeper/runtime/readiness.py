@@ -104,6 +104,7 @@ class ReadinessService:
         mine = [c.to_api() for c in merged if c.type == READY]
         fields = {"observedGeneration": generation, "conditions": mine}
         await self.services.kube.apply_status(kind, namespace, name, fields, FIELD_MANAGER)
+        self.services.health.report("kubernetes", True)
         previous = next((c for c in current if c.type == READY), None)
         if previous is None or previous.status != status or previous.reason != reason:
             await self._announce(kind, body, status, reason, message)

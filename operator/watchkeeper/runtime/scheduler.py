@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from watchkeeper.engine.schedule import next_due, offset_of
+from watchkeeper.kube.calls import KubeRejected, KubeUnavailable
+from watchkeeper.runtime.health import Health
 from watchkeeper.runtime.metrics import (
     SCHEDULER_IN_FLIGHT,
     SCHEDULER_JOBS,
@@ -60,8 +62,12 @@ class Scheduler:
     """Runs jobs on their grids with at most `concurrency` running at once."""
 
     def __init__(
-        self, concurrency: int, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        concurrency: int,
+        health: Health | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self.health = health or Health()
         self._jobs: dict[str, Job] = {}
         self._heap: list[_Entry] = []
         self._seq = itertools.count()
@@ -182,6 +188,12 @@ class Scheduler:
         except asyncio.CancelledError:
             outcome = "cancelled"
             raise
+        except KubeUnavailable as error:  # said once by the health log, not per job
+            outcome = "unavailable"
+            self.health.report("kubernetes", False, str(error))
+        except KubeRejected as error:
+            outcome = "rejected"
+            LOGGER.warning("%s: the API server refused a request: %s", job.key, error)
         except Exception:  # a defect in one job must not stop the others
             outcome = "error"
             LOGGER.exception("%s failed at %s", job.key, due)
