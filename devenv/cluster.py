@@ -72,6 +72,11 @@ class LocalCluster:
         """Whether kube-apiserver is up (False between stop_apiserver and start_apiserver)."""
         return self._apiserver is not None and self._apiserver.running
 
+    @property
+    def apiserver_pid(self) -> int | None:
+        """kube-apiserver's PID (current or last run)."""
+        return self._apiserver.pid if self._apiserver is not None else None
+
     def start(self) -> None:
         """Start etcd, then kube-apiserver, then optionally kube-controller-manager."""
         if self._processes:
