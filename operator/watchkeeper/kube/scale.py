@@ -8,8 +8,9 @@ The official client is synchronous: every call runs in a worker thread."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -31,6 +32,7 @@ from watchkeeper.kube.access import (
 )
 from watchkeeper.kube.calls import run_blocking
 
+T = TypeVar("T")
 CONFLICT_RETRIES = 3
 KEDA_KIND = "Deployment"  # a ScaledObject's scaleTargetRef.kind when unset
 METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
@@ -72,6 +74,23 @@ class Claim:
     name: str
 
 
+def _caught(fn: Callable[..., T], *args: Any) -> tuple[T | None, Exception | None]:
+    """Run `fn` in the worker thread, handing back our typed errors as values (run_blocking
+    would turn any exception into a KubeError)."""
+    try:
+        return fn(*args), None
+    except (ScaleError, ClaimCheckFailed) as error:
+        return None, error
+
+
+async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """`fn` in the Kubernetes pool; ScaleError and ClaimCheckFailed reach the caller as such."""
+    result, error = await run_blocking(_caught, fn, *args)
+    if error is not None:
+        raise error
+    return cast(T, result)
+
+
 def _group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
@@ -98,7 +117,7 @@ class Scales:
     async def get(self, namespace: str, target: TargetRef) -> Scale:
         """Read the target's scale; ScaleError says why it cannot be read (TargetNotAllowed
         when the workload did not opt in)."""
-        return await run_blocking(self._get, namespace, target)
+        return await _in_thread(self._get, namespace, target)
 
     async def set_replicas(
         self, namespace: str, target: TargetRef, scale: Scale, replicas: int
@@ -106,14 +125,14 @@ class Scales:
         """Write `replicas` over the scale read before. A write conflict (the workload changed
         meanwhile) is retried while the replicas are still the ones read; ScaleChanged when
         someone else changed them."""
-        await run_blocking(self._set, namespace, target, scale, replicas)
+        await _in_thread(self._set, namespace, target, scale, replicas)
 
     async def claims(
         self, namespace: str, target: TargetRef, policy: str, created: str
     ) -> list[Claim]:
         """HPAs, ScaledObjects and older ScalingPolicies (created before `created`, or at
         the same second with a smaller name) that target the same workload."""
-        return await run_blocking(self._claims, namespace, target, policy, created)
+        return await _in_thread(self._claims, namespace, target, policy, created)
 
     def _scale_resource(self, namespace: str, target: TargetRef) -> Any:
         """The target's /scale, once the target is known to have opted in."""

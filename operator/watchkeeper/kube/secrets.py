@@ -18,7 +18,7 @@ from watchkeeper.kube.access import (
     secret_allowed,
     secret_not_allowed,
 )
-from watchkeeper.kube.calls import run_blocking
+from watchkeeper.kube.calls import KubeError, run_blocking
 
 NOT_ALLOWED_REASON = "SecretNotAllowed"
 """Ready reason of an object that references a Secret without the opt-in label."""
@@ -39,8 +39,13 @@ async def read_secret_value(
     policy: ReferencePolicy = DEFAULT_POLICY,
 ) -> str:
     """The decoded value of one key of a Secret in `namespace`; SecretNotAllowed when the
-    policy does not let the operator read it."""
-    return await run_blocking(_read, client.CoreV1Api(api_client), namespace, ref, policy)
+    policy does not let the operator read it. SecretUnavailable is raised here, outside the
+    worker thread, so that it reaches the caller as itself (not as a KubeError)."""
+    try:
+        secret = await run_blocking(find_secret, client.CoreV1Api(api_client), namespace, ref.name)
+    except KubeError as error:
+        raise SecretUnavailable(f"Secret {ref.name} could not be read: {error}") from None
+    return _value(secret, namespace, ref, policy)
 
 
 def not_found(name: str, namespace: str) -> str:
@@ -90,15 +95,9 @@ def check_secret_references(
     return list(dict.fromkeys(missing))
 
 
-def _read(
-    core: client.CoreV1Api, namespace: str, ref: SecretKeyRef, policy: ReferencePolicy
+def _value(
+    secret: client.V1Secret | None, namespace: str, ref: SecretKeyRef, policy: ReferencePolicy
 ) -> str:
-    try:
-        secret = find_secret(core, namespace, ref.name)
-    except ApiException as error:
-        raise SecretUnavailable(
-            f"Secret {ref.name} could not be read (HTTP {error.status})"
-        ) from None
     if secret is None:
         raise SecretUnavailable(not_found(ref.name, namespace))
     if not secret_allowed(_labels(secret), policy):
