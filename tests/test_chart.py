@@ -13,6 +13,7 @@ from watchkeeper.cli import build_parser
 
 pytestmark = needs_helm
 
+USER_ROLES = ("watchkeeper-view", "watchkeeper-edit", "watchkeeper-admin")
 VALUE_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "namespaced": {"watchNamespaces": ["team-a", "team-b"]},
@@ -112,9 +113,7 @@ def test_namespaced_mode_uses_roles_in_the_watched_namespaces(tmp_path: Path) ->
     }
     assert ("team-a", "watchkeeper") in bindings and ("team-b", "watchkeeper") in bindings
     operator_roles = [
-        r
-        for r in objects(docs, "ClusterRole")
-        if not r["metadata"]["name"].startswith("watchkeeper-")
+        r for r in objects(docs, "ClusterRole") if r["metadata"]["name"] not in USER_ROLES
     ]
     assert [r["metadata"]["name"] for r in operator_roles] == ["watchkeeper-discovery"]
     for role in operator_roles:
