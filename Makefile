@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 APT_PACKAGES := prometheus prometheus-alertmanager
 
-.PHONY: test dev crds lint bootstrap venv system-packages kube-binaries clean
+.PHONY: test dev crds lint bootstrap venv system-packages kube-binaries helm-binary clean
 
 test: bootstrap ## run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
@@ -20,7 +20,7 @@ crds: venv ## regenerate crds/, the chart's copy and docs/reference.md from the 
 lint: venv ## ruff, mypy and the import-linter contract (the test suite runs these too)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
 
-bootstrap: venv system-packages kube-binaries
+bootstrap: venv system-packages kube-binaries helm-binary
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -39,6 +39,9 @@ system-packages: ## Prometheus and Alertmanager from Debian (only when missing)
 
 kube-binaries: ## build the pinned kube-apiserver once into ~/.cache/watchkeeper
 	bash hack/build-kube.sh
+
+helm-binary: ## build the pinned helm once into ~/.cache/watchkeeper (the chart tests run it)
+	bash hack/build-helm.sh >/dev/null
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

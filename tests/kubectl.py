@@ -43,11 +43,38 @@ def watchkeeper_object(kind: str, name: str, spec: dict[str, Any]) -> dict[str, 
     }
 
 
+ALLOW_REFERENCE = {"watchkeeper.io/allow-reference": "true"}
+"""The label that lets the operator read a Secret."""
+ALLOW_SCALING = {"watchkeeper.io/allow-scaling": "true"}
+"""The label that lets a ScalingPolicy scale a workload."""
+
+
 def create_secret(
-    core_v1: client.CoreV1Api, namespace: str, name: str, data: dict[str, str]
+    core_v1: client.CoreV1Api,
+    namespace: str,
+    name: str,
+    data: dict[str, str],
+    *,
+    allow_reference: bool = True,
 ) -> None:
-    """A Secret with these (plain-text) values."""
+    """A Secret with these (plain-text) values, by default labelled so that the operator
+    may read it."""
     encoded = {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}
+    labels = ALLOW_REFERENCE if allow_reference else None
     core_v1.create_namespaced_secret(
-        namespace, client.V1Secret(metadata=client.V1ObjectMeta(name=name), data=encoded)
+        namespace,
+        client.V1Secret(metadata=client.V1ObjectMeta(name=name, labels=labels), data=encoded),
     )
+
+
+def create_deployment(
+    kubeconfig: Path, namespace: str, name: str, *, allow_scaling: bool = True
+) -> None:
+    """A Deployment (its pods never run), by default labelled so that a ScalingPolicy may
+    scale it."""
+    kubectl(
+        kubeconfig, "create", "deployment", name, "--image=registry.invalid/app:1", "-n", namespace
+    )
+    if allow_scaling:
+        label = ",".join(f"{k}={v}" for k, v in ALLOW_SCALING.items())
+        kubectl(kubeconfig, "label", "deployment", name, label, "-n", namespace)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.alerting import alerts, apply, events, policy, wait_states
-from tests.kubectl import create_secret, kubectl, watchkeeper_object
+from tests.kubectl import create_deployment, create_secret, kubectl, watchkeeper_object
 from tests.waiting import eventually, get_object
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
@@ -230,9 +230,7 @@ def test_scale_action_raises_and_later_lifts_a_scaling_policy_floor(
 ):
     metric, load = "wk_esc_scale", "wk_esc_scale_load"
     exporter.set(load, 1)
-    kubectl(
-        kubeconfig, "create", "deployment", "web", "--image=registry.invalid/web:1", "-n", namespace
-    )
+    create_deployment(kubeconfig, namespace, "web")
     scaling = watchkeeper_object(
         "ScalingPolicy",
         "web",

@@ -4,14 +4,12 @@ status after a restart, and no secret value in status, events or the operator's 
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 
 import pytest
-from kubernetes import client
 
-from tests.kubectl import kubectl, watchkeeper_object
+from tests.kubectl import create_secret, kubectl, watchkeeper_object
 from tests.receivers import Reply
 from tests.waiting import eventually, get_object, wait_ready
 
@@ -87,13 +85,7 @@ def test_failed_test_send_is_reported_without_secret_values(
 ):
     secret_url = f"{receiver.url}/services/{SECRET_TOKEN}"
     receiver.default = Reply(404, body=f"unknown hook {secret_url}")
-    core_v1.create_namespaced_secret(
-        namespace,
-        client.V1Secret(
-            metadata=client.V1ObjectMeta(name="slack"),
-            data={"url": base64.b64encode(secret_url.encode()).decode()},
-        ),
-    )
+    create_secret(core_v1, namespace, "slack", {"url": secret_url})
     spec = {"type": "Slack", "slack": {"webhookUrlSecretRef": {"name": "slack", "key": "url"}}}
     _apply(kubeconfig, namespace, _channel("slack", spec))
     wait_ready(custom_objects, PLURAL, namespace, "slack", "True")

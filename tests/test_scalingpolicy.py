@@ -7,7 +7,6 @@ timestamps), never on exact seconds."""
 
 from __future__ import annotations
 
-import base64
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from tests.kubectl import kubectl
+from tests.kubectl import ALLOW_SCALING, create_secret, kubectl
 from tests.waiting import condition, eventually, get_object
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
@@ -41,7 +40,7 @@ def deployment(apps_v1: client.AppsV1Api, namespace: str, name: str, replicas: i
     apps_v1.create_namespaced_deployment(
         namespace,
         client.V1Deployment(
-            metadata=client.V1ObjectMeta(name=name),
+            metadata=client.V1ObjectMeta(name=name, labels=ALLOW_SCALING),
             spec=client.V1DeploymentSpec(
                 replicas=replicas,
                 selector=client.V1LabelSelector(match_labels=_labels(name)),
@@ -423,7 +422,7 @@ def test_scales_a_statefulset(operator, kubeconfig, namespace, custom_objects, a
     apps_v1.create_namespaced_stateful_set(
         namespace,
         client.V1StatefulSet(
-            metadata=client.V1ObjectMeta(name="db"),
+            metadata=client.V1ObjectMeta(name="db", labels=ALLOW_SCALING),
             spec=client.V1StatefulSetSpec(
                 replicas=1,
                 service_name="db",
@@ -498,13 +497,7 @@ def test_invalid_query_is_explained_and_secrets_never_show(
     metric, token = "wk_sp_secret", "sp-bearer-token-9d41"
     exporter.set(metric, 300)
     deployment(apps_v1, namespace, "web", 1)
-    core_v1.create_namespaced_secret(
-        namespace,
-        client.V1Secret(
-            metadata=client.V1ObjectMeta(name="prom"),
-            data={"token": base64.b64encode(token.encode()).decode()},
-        ),
-    )
+    create_secret(core_v1, namespace, "prom", {"token": token})
     policy = scaling_policy(
         "web",
         metric,

@@ -17,6 +17,7 @@ from watchkeeper.api.common import parse_duration
 from watchkeeper.api.crdgen import crd
 from watchkeeper.api.destinations import DestinationPolicy
 from watchkeeper.api.reference import reference
+from watchkeeper.kube.access import ReferencePolicy
 from watchkeeper.runtime.config import OperatorConfig
 
 
@@ -82,6 +83,7 @@ def _run(args: argparse.Namespace) -> int:
         status_heartbeat=args.status_heartbeat,
         destinations=destinations,
         template_timeout=args.template_timeout,
+        reference_policy=ReferencePolicy(args.reference_policy),
     )
     run_operator(config, verbose=args.verbose)
     return 0
@@ -182,6 +184,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=1.0,
         help="seconds one render of a user template may take",
+    )
+    run.add_argument(
+        "--reference-policy",
+        choices=[p.value for p in ReferencePolicy],
+        default=os.environ.get("WATCHKEEPER_REFERENCE_POLICY", ReferencePolicy.LABEL.value),
+        help="label (default): use only Secrets labelled watchkeeper.io/allow-reference=true "
+        "and scale targets labelled watchkeeper.io/allow-scaling=true; any: trust every "
+        "namespace user with every Secret and workload of their namespace",
     )
     run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     run.set_defaults(handler=_run, parser=run)

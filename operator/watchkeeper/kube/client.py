@@ -12,8 +12,15 @@ from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
 from watchkeeper.api import API_VERSION, GROUP, VERSION, KindDefinition
 from watchkeeper.api.common import MissingReference, ObjectReference, SecretKeyRef
+from watchkeeper.kube.access import (
+    DEFAULT_POLICY,
+    ReferencePolicy,
+    target_allowed,
+    target_not_allowed,
+)
 from watchkeeper.kube.calls import KubeError, TimedApiClient, run_blocking
-from watchkeeper.kube.secrets import find_secret, no_key, not_found
+from watchkeeper.kube.scale import METADATA_ONLY
+from watchkeeper.kube.secrets import check_secret_references
 
 
 class Kube:
@@ -102,34 +109,25 @@ class Kube:
         namespace: str,
         objects: Sequence[ObjectReference],
         secrets: Sequence[SecretKeyRef],
+        policy: ReferencePolicy = DEFAULT_POLICY,
     ) -> list[MissingReference]:
-        """Every reference that does not resolve, explained."""
-        return await run_blocking(self._missing_references, namespace, objects, secrets)
+        """Every reference that does not resolve or did not opt in, explained."""
+        return await run_blocking(self._missing_references, namespace, objects, secrets, policy)
 
     def _missing_references(
         self,
         namespace: str,
         objects: Sequence[ObjectReference],
         secrets: Sequence[SecretKeyRef],
+        policy: ReferencePolicy,
     ) -> list[MissingReference]:
-        missing = [m for ref in objects if (m := self._check_object(namespace, ref))]
-        secret_keys: dict[str, set[str] | None] = {}
-        for ref in secrets:
-            if ref.name not in secret_keys:
-                secret_keys[ref.name] = self._secret_keys(namespace, ref.name)
-            keys = secret_keys[ref.name]
-            if keys is None:
-                missing.append(MissingReference("SecretNotFound", not_found(ref.name, namespace)))
-            elif ref.key not in keys:
-                missing.append(MissingReference("SecretKeyNotFound", no_key(ref.name, ref.key)))
+        missing = [m for ref in objects if (m := self._check_object(namespace, ref, policy))]
+        missing += check_secret_references(self._core, namespace, secrets, policy)
         return list(dict.fromkeys(missing))
 
-    def _secret_keys(self, namespace: str, name: str) -> set[str] | None:
-        """The keys of a Secret (never its values), or None when it does not exist."""
-        secret = find_secret(self._core, namespace, name)
-        return None if secret is None else set(secret.data or {})
-
-    def _check_object(self, namespace: str, ref: ObjectReference) -> MissingReference | None:
+    def _check_object(
+        self, namespace: str, ref: ObjectReference, policy: ReferencePolicy
+    ) -> MissingReference | None:
         reason = "ReferenceNotFound" if ref.api_version.startswith(GROUP) else "TargetNotFound"
         try:
             resource = self._dynamic_client().resources.get(
@@ -139,16 +137,21 @@ class Kube:
             return MissingReference(
                 reason, f"the API server does not serve kind {ref.kind} in {ref.api_version}"
             )
-        if ref.needs_scale:
-            if "scale" not in resource.subresources:
-                return MissingReference(
-                    "TargetNotScalable", f"kind {ref.kind} has no /scale subresource"
-                )
-            resource = resource.subresources["scale"]
+        if ref.needs_scale and "scale" not in resource.subresources:
+            return MissingReference(
+                "TargetNotScalable", f"kind {ref.kind} has no /scale subresource"
+            )
         try:
-            resource.get(name=ref.name, namespace=namespace)
+            found = resource.get(
+                name=ref.name, namespace=namespace, header_params={"Accept": METADATA_ONLY}
+            )
+            if ref.needs_scale:
+                resource.subresources["scale"].get(name=ref.name, namespace=namespace)
         except NotFoundError:
             return MissingReference(
                 reason, f"{ref.kind} {ref.name} not found in namespace {namespace}"
             )
+        labels = (found.to_dict().get("metadata") or {}).get("labels")
+        if ref.needs_scale and not target_allowed(labels, policy):
+            return MissingReference("TargetNotAllowed", target_not_allowed(ref.kind, ref.name))
         return None

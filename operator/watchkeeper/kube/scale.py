@@ -1,6 +1,9 @@
 """Scaling through the API server: any workload's /scale subresource, who else scales it
 (HorizontalPodAutoscalers, KEDA ScaledObjects, other ScalingPolicies), and Events.
 
+A workload is scaled only when it opted in (see `watchkeeper.kube.access`): its labels are
+read (metadata only, never its spec) before every read and write of /scale.
+
 The official client is synchronous: every call runs in a worker thread."""
 
 from __future__ import annotations
@@ -20,14 +23,25 @@ from kubernetes.dynamic.exceptions import (
 )
 
 from watchkeeper.api.scalingpolicy import TargetRef
+from watchkeeper.kube.access import (
+    DEFAULT_POLICY,
+    ReferencePolicy,
+    target_allowed,
+    target_not_allowed,
+)
 from watchkeeper.kube.calls import run_blocking
 
 CONFLICT_RETRIES = 3
 KEDA_KIND = "Deployment"  # a ScaledObject's scaleTargetRef.kind when unset
+METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 
 
 class ScaleError(Exception):
     """The target's scale could not be read or written; the message says why."""
+
+
+class TargetNotAllowed(ScaleError):
+    """The workload did not opt in to being scaled by Watchkeeper."""
 
 
 class ScaleChanged(ScaleError):
@@ -103,12 +117,16 @@ def _targets(ref: Mapping[str, Any], target: TargetRef, kind: str, api_version: 
 class Scales:
     """The /scale subresource of any kind, and the other autoscalers of a workload."""
 
-    def __init__(self, api_client: client.ApiClient) -> None:
+    def __init__(
+        self, api_client: client.ApiClient, policy: ReferencePolicy = DEFAULT_POLICY
+    ) -> None:
         self._api = api_client
+        self._policy = policy
         self._dynamic: DynamicClient | None = None
 
     async def get(self, namespace: str, target: TargetRef) -> Scale:
-        """Read the target's scale; ScaleError says why it cannot be read."""
+        """Read the target's scale; ScaleError says why it cannot be read (TargetNotAllowed
+        when the workload did not opt in)."""
         return await run_blocking(self._get, namespace, target)
 
     async def set_replicas(
@@ -123,7 +141,8 @@ class Scales:
         """The HPAs and KEDA ScaledObjects of a namespace (one LIST each)."""
         return await run_blocking(self._autoscalers, namespace)
 
-    def _scale_resource(self, target: TargetRef) -> Any:
+    def _scale_resource(self, namespace: str, target: TargetRef) -> Any:
+        """The target's /scale, once the target is known to have opted in."""
         if self._dynamic is None:
             self._dynamic = DynamicClient(self._api)
         try:
@@ -134,10 +153,29 @@ class Scales:
             ) from None
         if "scale" not in resource.subresources:
             raise ScaleError(f"kind {target.kind} has no /scale subresource")
+        self._check_opt_in(resource, namespace, target)
         return resource.subresources["scale"]
 
+    def _check_opt_in(self, resource: Any, namespace: str, target: TargetRef) -> None:
+        """TargetNotAllowed unless the workload carries the opt-in label."""
+        if self._policy is ReferencePolicy.ANY:
+            return
+        try:
+            found = resource.get(
+                name=target.name, namespace=namespace, header_params={"Accept": METADATA_ONLY}
+            )
+        except NotFoundError:
+            raise ScaleError(f"{target.kind} {target.name} not found") from None
+        except DynamicApiError as error:
+            raise ScaleError(
+                f"reading {target.kind} {target.name} failed: {error.summary()}"
+            ) from None
+        labels = (found.to_dict().get("metadata") or {}).get("labels")
+        if not target_allowed(labels, self._policy):
+            raise TargetNotAllowed(target_not_allowed(target.kind, target.name))
+
     def _get(self, namespace: str, target: TargetRef) -> Scale:
-        resource = self._scale_resource(target)
+        resource = self._scale_resource(namespace, target)
         try:
             body = resource.get(name=target.name, namespace=namespace).to_dict()
         except NotFoundError:
@@ -147,7 +185,7 @@ class Scales:
         return Scale(int((body.get("spec") or {}).get("replicas") or 0), body)
 
     def _set(self, namespace: str, target: TargetRef, scale: Scale, replicas: int) -> None:
-        resource = self._scale_resource(target)
+        resource = self._scale_resource(namespace, target)
         for _ in range(CONFLICT_RETRIES):
             body = {**scale.body, "spec": {**(scale.body.get("spec") or {}), "replicas": replicas}}
             try:

@@ -77,7 +77,9 @@ class Runtime:
         kube = Kube.connect()
 
         async def read_secret(namespace: str, ref: SecretKeyRef) -> str:
-            return await read_secret_value(kube.api_client, namespace, ref)
+            return await read_secret_value(
+                kube.api_client, namespace, ref, self.config.reference_policy
+            )
 
         async def write_status(namespace: str, name: str, fields: dict[str, Any]) -> None:
             await kube.apply_status(

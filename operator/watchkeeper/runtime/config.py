@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from watchkeeper.api.destinations import DestinationPolicy
+from watchkeeper.kube.access import ReferencePolicy
 
 
 @dataclass(frozen=True)
@@ -25,3 +26,4 @@ class OperatorConfig:
     lease_name: str = "watchkeeper-leader"
     destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
     template_timeout: float = 1.0
+    reference_policy: ReferencePolicy = ReferencePolicy.LABEL

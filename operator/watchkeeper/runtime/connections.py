@@ -20,7 +20,7 @@ async def resolve_connection(
         return Connection(url=config.prometheus_url)
 
     async def secret(ref: SecretKeyRef, multiline: bool = False) -> str:
-        value = await read_secret_value(kube.api_client, namespace, ref)
+        value = await read_secret_value(kube.api_client, namespace, ref, config.reference_policy)
         if CONTROL.search(LINE_BREAKS.sub("", value) if multiline else value.strip()):
             raise SecretUnavailable(
                 f"Secret {ref.name} key {ref.key} holds a control character (a line break?) "

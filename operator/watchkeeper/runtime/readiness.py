@@ -116,7 +116,9 @@ class ReadinessService:
         others = [r for r in refs if r not in ours]
         missing = [m for ref in ours if (m := self._check_ours(namespace, ref))]
         if others or secrets:
-            missing += await self.services.kube.missing_references(namespace, others, secrets)
+            missing += await self.services.kube.missing_references(
+                namespace, others, secrets, self.services.config.reference_policy
+            )
         return missing
 
     def _check_ours(self, namespace: str, ref: ObjectReference) -> MissingReference | None:

@@ -63,7 +63,7 @@ class ScalingService:
     def __init__(self, services: Services, scheduler: Scheduler) -> None:
         self.services = services
         self.scheduler = scheduler
-        self.scales = Scales(services.kube.api_client)
+        self.scales = Scales(services.kube.api_client, services.config.reference_policy)
         self._generations: dict[str, Any] = {}
         self._daemons: dict[str, PolicyDaemon] = {}
         self._autoscalers: dict[str, tuple[float, list[Autoscaler]]] = {}
