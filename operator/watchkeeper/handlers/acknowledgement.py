@@ -1,52 +1,27 @@
-"""Acknowledgement of Alerts: by the Alert's spec.acknowledgement (also what
-`watchkeeper ack` sets) or by the annotation watchkeeper.io/ack=WHO. Recorded in status
-with the time; cleared when the alert resolves."""
+"""Acknowledgement of Alerts: every change of an Alert (spec.acknowledgement, also what
+`watchkeeper ack` sets, or the annotation watchkeeper.io/ack=WHO) goes to the notifier of
+its policy, which records the acknowledgement in status with the notices it owes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
 from watchkeeper.api import ALERT, GROUP, VERSION
-from watchkeeper.api.alert import ACK_ANNOTATION, Acknowledgement
-from watchkeeper.api.timestamps import format_time
-from watchkeeper.runtime.acknowledgement import FIELD_MANAGER
+from watchkeeper.api.alert import POLICY_LABEL
 from watchkeeper.runtime.config import OperatorConfig
 
 
-def wanted(body: kopf.Body) -> Acknowledgement | None:
-    """The acknowledgement the user asked for: the spec wins over the annotation."""
-    spec_ack = (body.get("spec") or {}).get("acknowledgement")
-    if spec_ack and spec_ack.get("by"):
-        return Acknowledgement(by=spec_ack["by"], comment=spec_ack.get("comment", ""))
-    by = (body.metadata.annotations or {}).get(ACK_ANNOTATION)
-    return Acknowledgement(by=by) if by else None
-
-
-async def record(
-    type: str | None, body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, **_: Any
-) -> None:
-    """On every change of an Alert: record or withdraw the acknowledgement in status."""
-    status = body.get("status") or {}
-    if type == "DELETED" or status.get("state") in (None, "Resolved"):
+async def record(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    """On every change of an Alert: hand it to its policy's notifier."""
+    if type == "DELETED":
         return
-    ack = wanted(body)
-    recorded = status.get("acknowledged")
-    namespace, name = str(body.metadata.namespace), str(body.metadata.name)
-    if ack is None:
-        if recorded:
-            await memo.kube.apply_status(ALERT, namespace, name, {}, FIELD_MANAGER)
-        return
-    if recorded and (recorded.get("by"), recorded.get("comment", "")) == (ack.by, ack.comment):
-        return
-    stamp = format_time(datetime.now(UTC).replace(microsecond=0))
-    await memo.kube.apply_status(
-        ALERT, namespace, name, {"acknowledged": {**ack.to_api(), "time": stamp}}, FIELD_MANAGER
-    )
-    kopf.info(body, reason="Acknowledged", message=f"Acknowledged by {ack.by}")
-    logger.info("Alert %s/%s acknowledged by %s", namespace, name, ack.by)
+    policy = (body.metadata.labels or {}).get(POLICY_LABEL)
+    notifiers = getattr(memo, "notifiers", None) or {}
+    notifier = notifiers.get((str(body.metadata.namespace), policy))
+    if notifier is not None:
+        await notifier.acknowledged(body)
 
 
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:

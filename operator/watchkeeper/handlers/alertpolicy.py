@@ -15,8 +15,10 @@ from pydantic import ValidationError
 from watchkeeper.api import ALERT_POLICY, GROUP, VERSION
 from watchkeeper.api.alertpolicy import AlertPolicySpec
 from watchkeeper.api.common import Severity, parse_duration
+from watchkeeper.engine.alert_records import label_value
 from watchkeeper.engine.alerts import Observation, Rules, evaluate, expired
 from watchkeeper.engine.observations import Series, adaptive_queries, observations
+from watchkeeper.handlers.objects import services_of
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import PrometheusError, QueryRejected
@@ -26,6 +28,7 @@ from watchkeeper.runtime.connections import resolve_connection
 from watchkeeper.runtime.metrics import EVALUATION_SECONDS, EVALUATIONS
 from watchkeeper.runtime.notifier import AlertNotifier
 from watchkeeper.runtime.policy_status import PolicyStatusWriter
+from watchkeeper.runtime.services import PolicyRef
 
 
 def next_tick(now: datetime, interval: timedelta) -> datetime:
@@ -62,8 +65,11 @@ class PolicyEvaluator:
         self.config: OperatorConfig = memo.config
         self.namespace = str(body.metadata.namespace)
         self.name = str(body.metadata.name)
-        self.alerts = AlertWriter(body, memo)
-        self.notifier = AlertNotifier(body, memo, logger)
+        self.services = services_of(memo)
+        ref = PolicyRef(self.namespace, self.name, str(body.metadata.uid))
+        self.alerts = AlertWriter(self.services, ref)
+        self.notifier = AlertNotifier(self.services, ref, self.alerts)
+        memo.notifiers[self.namespace, label_value(self.name)] = self.notifier
         self.status = PolicyStatusWriter(
             memo.kube,
             self.namespace,
@@ -73,7 +79,8 @@ class PolicyEvaluator:
         )
 
     async def run(self, stopped: kopf.DaemonStopped) -> None:
-        await self.alerts.load()
+        label = label_value(self.name)
+        self.alerts.load(await self.services.alerts.list_for_policy(self.namespace, label))
         try:
             await self._loop(stopped)
         finally:

@@ -14,6 +14,7 @@ from watchkeeper.handlers import (
     alertpolicy,
     escalationpolicy,
     notificationchannel,
+    objects,
     readiness,
     scalingpolicy,
 )
@@ -23,6 +24,7 @@ from watchkeeper.runtime.config import OperatorConfig
 
 PREFIX = "watchkeeper.io"
 HANDLER_MODULES = (
+    objects,
     readiness,
     alertpolicy,
     acknowledgement,
