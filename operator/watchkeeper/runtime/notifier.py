@@ -57,7 +57,7 @@ def notification_for(
     state, ack = record.state, record.ledger.acknowledged
     resolved = owed.event == NotificationEvent.RESOLVED
     return Notification(
-        event=owed.event,
+        event=NotificationEvent(owed.event),
         alert=record.name,
         namespace=policy.namespace,
         policy=policy.name,
