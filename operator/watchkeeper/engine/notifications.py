@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from watchkeeper.api.alert import (
+    Acknowledged,
+    AlertState,
+    AlertStatus,
+    EscalationProgress,
     NotificationEvent,
     NotificationRecord,
     Obligation,
@@ -272,3 +277,95 @@ def append_record(
     key = (new.channel, new.event, new.transition_time)
     kept = [r for r in records if (r.channel, r.event, r.transition_time) != key]
     return [*kept, new][-keep:]
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """What an alert is owed and was told, its repeat watermark, escalation position and
+    acknowledgement: persisted in its status together with its state."""
+
+    outbox: tuple[Obligation, ...] = ()
+    notifications: tuple[NotificationRecord, ...] = ()
+    told: tuple[ToldChannel, ...] = ()
+    last_repeat_at: str | None = None
+    escalation: EscalationProgress | None = None
+    acknowledged: Acknowledged | None = None
+
+    @classmethod
+    def of(cls, status: AlertStatus) -> Ledger:
+        return cls(
+            tuple(status.outbox),
+            tuple(status.notifications),
+            tuple(status.told),
+            status.last_repeat_at,
+            status.escalation,
+            status.acknowledged,
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        """Status fields (None: not set, so a server-side apply removes them)."""
+        return {
+            "outbox": [o.to_api() for o in self.outbox] or None,
+            "notifications": [r.to_api() for r in self.notifications] or None,
+            "told": [t.to_api() for t in self.told] or None,
+            "lastRepeatAt": self.last_repeat_at,
+            "escalation": self.escalation.to_api() if self.escalation else None,
+            "acknowledged": self.acknowledged.to_api() if self.acknowledged else None,
+        }
+
+    def owing(self, new: Iterable[Obligation]) -> Ledger:
+        return replace(self, outbox=tuple(add(self.outbox, new)))
+
+
+def after_evaluation(
+    ledger: Ledger,
+    namespace: str,
+    alert: str,
+    instance: Instance,
+    changes: Sequence[Transition],
+    routing: Routing,
+    now: datetime,
+) -> Ledger:
+    """The ledger after an evaluation: the obligations of its transitions and a Repeat
+    when one is due; a new firing restarts the repeat watermark, a resolution ends the
+    acknowledgement."""
+    new: list[Obligation] = []
+    for transition in changes:
+        notice = notice_of(transition, instance)
+        if notice is None:
+            continue
+        if transition.change == Change.FIRING:
+            ledger = replace(ledger, last_repeat_at=None)
+        if transition.change == Change.RESOLVED:
+            ledger = replace(ledger, acknowledged=None)
+        channels = targets(notice.event, routing, notice.cycle, ledger.told, ledger.outbox)
+        new += owe(namespace, alert, notice, channels)
+    since = instance.firing_since
+    if instance.state == AlertState.FIRING and since is not None:
+        last = parse_time(ledger.last_repeat_at) if ledger.last_repeat_at else None
+        due = repeat_due(since, last, routing.repeat_interval, now)
+        if due is not None:
+            ledger = replace(ledger, last_repeat_at=format_time(due))
+            severity = instance.severity.value if instance.severity else None
+            notice = Notice(Event.REPEAT, due, since, severity)
+            new += owe(namespace, alert, notice, routing.channels)
+    ledger = ledger.owing(new)
+    current = format_time(since) if since else None
+    return replace(ledger, told=tuple(prune_told(ledger.told, current, ledger.outbox)))
+
+
+def after_settlement(
+    ledger: Ledger, obligation: Obligation, settlement: Settlement, keep: int
+) -> Ledger:
+    """The ledger with one obligation settled (or kept with its attempts)."""
+    others = tuple(o for o in ledger.outbox if o.id != obligation.id)
+    outbox = others if settlement.owed is None else (*others, settlement.owed)
+    done = settlement.record
+    if done is None:
+        return replace(ledger, outbox=outbox)
+    return replace(
+        ledger,
+        outbox=outbox,
+        notifications=tuple(append_record(ledger.notifications, done, keep)),
+        told=tuple(told_after(ledger.told, obligation, Outcome(done.outcome))),
+    )

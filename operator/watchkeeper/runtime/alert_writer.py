@@ -25,18 +25,13 @@ from watchkeeper.api.alert import (
     ESCALATION_LABEL,
     POLICY_LABEL,
     SEVERITY_LABEL,
-    Acknowledged,
     AlertState,
     AlertStatus,
-    EscalationProgress,
-    NotificationEvent,
-    NotificationRecord,
     Obligation,
-    ToldChannel,
 )
 from watchkeeper.api.alertpolicy import AlertPolicySpec, Comparison
 from watchkeeper.api.common import parse_duration
-from watchkeeper.api.timestamps import format_time, parse_optional_time
+from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.alert_records import (
     alert_name,
     instance_from_status,
@@ -53,14 +48,9 @@ from watchkeeper.engine.alerts import (
 )
 from watchkeeper.engine.levels import PROMQL_OPERATORS
 from watchkeeper.engine.notifications import (
-    Notice,
+    Ledger,
     Routing,
-    add,
-    notice_of,
-    owe,
-    prune_told,
-    repeat_due,
-    targets,
+    after_evaluation,
 )
 from watchkeeper.engine.templating import render_all
 from watchkeeper.kube.calls import KubeError
@@ -79,39 +69,6 @@ LEDGER = ("outbox", "notifications", "told", "lastRepeatAt", "escalation", "ackn
 def _blank(value: Any) -> Any:
     """None, "", [] and {} all mean 'not set' in a status."""
     return value if value not in (None, "", {}, []) else None
-
-
-@dataclass
-class Ledger:
-    """What the alert is owed and was told; written with its state."""
-
-    outbox: list[Obligation] = field(default_factory=list)
-    notifications: list[NotificationRecord] = field(default_factory=list)
-    told: list[ToldChannel] = field(default_factory=list)
-    last_repeat_at: str | None = None
-    escalation: EscalationProgress | None = None
-    acknowledged: Acknowledged | None = None
-
-    @classmethod
-    def of(cls, status: AlertStatus) -> Ledger:
-        return cls(
-            outbox=list(status.outbox),
-            notifications=list(status.notifications),
-            told=list(status.told),
-            last_repeat_at=status.last_repeat_at,
-            escalation=status.escalation,
-            acknowledged=status.acknowledged,
-        )
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "outbox": [o.to_api() for o in self.outbox] or None,
-            "notifications": [r.to_api() for r in self.notifications] or None,
-            "told": [t.to_api() for t in self.told] or None,
-            "lastRepeatAt": self.last_repeat_at,
-            "escalation": self.escalation.to_api() if self.escalation else None,
-            "acknowledged": self.acknowledged.to_api() if self.acknowledged else None,
-        }
 
 
 @dataclass
@@ -207,7 +164,15 @@ class AlertWriter:
                 record = AlertRecord(alert_name(self.policy.name, instance.labels), instance, state)
                 self.records[key] = record
             record.instance, record.state = instance, state
-            self._owe(record, routing, changes.get(key, []), at)
+            record.ledger = after_evaluation(
+                record.ledger,
+                self.policy.namespace,
+                record.name,
+                instance,
+                changes.get(key, []),
+                routing,
+                at,
+            )
         for key in [*result.dropped, *gone]:
             failures += await self._attempt(self._delete, key)
         for key in list(self.records):
@@ -224,35 +189,6 @@ class AlertWriter:
         except KubeError as error:
             return [error]
         return []
-
-    def _owe(
-        self, record: AlertRecord, routing: Routing, changes: list[Transition], at: datetime
-    ) -> None:
-        """Add the obligations of this evaluation's transitions and a due Repeat."""
-        ledger, instance = record.ledger, record.instance
-        new: list[Obligation] = []
-        for transition in changes:
-            notice = notice_of(transition, instance)
-            if notice is None:
-                continue
-            if transition.change == Change.FIRING:
-                ledger.last_repeat_at = None
-            if transition.change == Change.RESOLVED:
-                ledger.acknowledged = None
-            channels = targets(notice.event, routing, notice.cycle, ledger.told, ledger.outbox)
-            new += owe(self.policy.namespace, record.name, notice, channels)
-        since = instance.firing_since
-        if instance.state == AlertState.FIRING and since is not None:
-            last = parse_optional_time(ledger.last_repeat_at)
-            due = repeat_due(since, last, routing.repeat_interval, at)
-            if due is not None:
-                ledger.last_repeat_at = format_time(due)
-                severity = instance.severity.value if instance.severity else None
-                notice = Notice(NotificationEvent.REPEAT, due, since, severity, value=None)
-                new += owe(self.policy.namespace, record.name, notice, routing.channels)
-        ledger.outbox = add(ledger.outbox, new)
-        current = format_time(since) if since else None
-        ledger.told = prune_told(ledger.told, current, ledger.outbox)
 
     def _desired(self, spec: AlertPolicySpec, instance: Instance, at: datetime) -> dict[str, Any]:
         context = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from dataclasses import replace
 from datetime import datetime
 
 from pydantic import ValidationError
@@ -17,7 +18,7 @@ from watchkeeper.api.escalationpolicy import EscalationPolicySpec
 from watchkeeper.api.scalingpolicy import Floor
 from watchkeeper.api.timestamps import format_time, parse_time
 from watchkeeper.engine.escalation import AlertView, Chain, advance, position_of, saved_form
-from watchkeeper.engine.notifications import Notice, add, owe
+from watchkeeper.engine.notifications import Notice, owe
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
 from watchkeeper.runtime.alert_writer import AlertRecord, AlertWriter
 
@@ -69,15 +70,15 @@ class Escalator:
         if position is None:
             return
         saved = saved_form(policy, chain, position)
-        if decision.unacknowledge:
-            ledger.acknowledged = None
         if saved != ledger.escalation or decision.unacknowledge:
             severity = instance.severity.value if instance.severity else None
             for _, index, at in decision.new_runs:
                 notice = Notice(NotificationEvent.FIRING, at, since, severity, step=index)
-                pages = owe(self.namespace, record.name, notice, chain.steps[index].channels)
-                ledger.outbox = add(ledger.outbox, pages)
-            ledger.escalation = saved
+                ledger = ledger.owing(
+                    owe(self.namespace, record.name, notice, chain.steps[index].channels)
+                )
+            acknowledged = None if decision.unacknowledge else ledger.acknowledged
+            record.ledger = replace(ledger, escalation=saved, acknowledged=acknowledged)
             await self.writer.flush(record)
             await self._label(record, policy if position.next_at is not None else None)
         ref = self.writer.alert_ref(record.name)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
@@ -28,13 +29,11 @@ from watchkeeper.engine.notifications import (
     Attempt,
     Budget,
     Notice,
-    add,
-    append_record,
+    after_settlement,
     owe,
     ready,
     settle,
     targets,
-    told_after,
     was_told,
 )
 from watchkeeper.kube.calls import KubeError
@@ -124,17 +123,20 @@ class AlertNotifier:
             return
         at = (now or datetime.now(UTC)).replace(microsecond=0)
         if ack is None:
-            ledger.acknowledged = None
+            ledger = replace(ledger, acknowledged=None)
         else:
-            ledger.acknowledged = Acknowledged(by=ack.by, comment=ack.comment, time=format_time(at))
+            stamp = format_time(at)
+            ledger = replace(
+                ledger, acknowledged=Acknowledged(by=ack.by, comment=ack.comment, time=stamp)
+            )
             since = record.instance.firing_since
             if record.instance.state == AlertState.FIRING and since is not None and self.spec:
                 event = NotificationEvent.ACKNOWLEDGED
                 severity = record.instance.severity
                 notice = Notice(event, at, since, severity.value if severity else None)
                 channels = targets(event, routing_of(self.spec), since, ledger.told, ledger.outbox)
-                owed = owe(self.policy.namespace, record.name, notice, channels)
-                ledger.outbox = add(ledger.outbox, owed)
+                ledger = ledger.owing(owe(self.policy.namespace, record.name, notice, channels))
+        record.ledger = ledger
         await self.writer.flush(record)
         if ack is not None:
             ref = self.writer.alert_ref(record.name)
@@ -202,14 +204,10 @@ class AlertNotifier:
     async def _settle(
         self, record: AlertRecord, owed: Obligation, attempt: Attempt, budget: Budget, now: datetime
     ) -> None:
-        ledger = record.ledger
         result = settle(owed, attempt, budget, now)
-        others = [o for o in ledger.outbox if o.id != owed.id]
-        ledger.outbox = others if result.owed is None else [*others, result.owed]
+        record.ledger = after_settlement(record.ledger, owed, result, KEEP_RECORDS)
         if result.record is None:
             return
-        ledger.notifications = append_record(ledger.notifications, result.record, KEEP_RECORDS)
-        ledger.told = told_after(ledger.told, owed, result.record.outcome)
         if result.gave_up:
             message = (
                 f"{owed.event} of {owed.transition_time} to {owed.channel}: {result.record.error}"
