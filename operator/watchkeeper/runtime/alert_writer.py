@@ -53,7 +53,7 @@ from watchkeeper.engine.notifications import (
     after_evaluation,
 )
 from watchkeeper.engine.templating import render_all
-from watchkeeper.kube.calls import KubeError
+from watchkeeper.kube.calls import KubeError, KubeRejected, KubeUnavailable
 from watchkeeper.kube.events import ObjectRef
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
 from watchkeeper.runtime.metrics import ALERT_WRITES
@@ -107,6 +107,8 @@ class AlertWriter:
         self.heartbeat = timedelta(seconds=services.config.status_heartbeat)
         self.records: dict[SeriesKey, AlertRecord] = {}
         self.template_errors: list[str] = []
+        self.write_errors: list[str] = []
+        """Why Alert writes of the last evaluation were refused (for the policy's status)."""
 
     @property
     def instances(self) -> dict[SeriesKey, Instance]:
@@ -150,8 +152,8 @@ class AlertWriter:
         self, spec: AlertPolicySpec, result: Evaluation, gone: list[SeriesKey], at: datetime
     ) -> None:
         """Write an evaluation: state, the obligations its transitions create, Events.
-        Every Alert is tried; the first API error is raised after all were tried."""
-        self.template_errors = []
+        Every Alert is tried; after all were, an outage (KubeUnavailable) is raised."""
+        self.template_errors, self.write_errors = [], []
         routing = routing_of(spec)
         changes: dict[SeriesKey, list[Transition]] = {}
         for transition in result.transitions:
@@ -180,12 +182,22 @@ class AlertWriter:
                 failures += await self._attempt(self._flush_due, key, at)
         for transition in result.transitions:
             await self._event(spec, transition, result.instances.get(transition.key))
-        if failures:
-            raise failures[0]
+        outage = [f for f in failures if isinstance(f, KubeUnavailable)]
+        if outage:  # the evaluation loop holds the state and says so; the next write retries
+            raise outage[0]
 
     async def _attempt(self, action: Callable[..., Any], *args: Any) -> list[KubeError]:
+        """Run one Alert's write; a refused write costs the other Alerts nothing (it is
+        logged and listed in `write_errors`), an outage is returned to be raised."""
         try:
             await action(*args)
+        except KubeRejected as error:
+            ns = self.policy.namespace
+            self.write_errors.append(str(error))
+            LOGGER.warning(
+                "AlertPolicy %s/%s: an Alert write was refused: %s", ns, self.policy.name, error
+            )
+            return [error]
         except KubeError as error:
             return [error]
         return []

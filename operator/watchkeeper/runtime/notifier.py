@@ -36,7 +36,7 @@ from watchkeeper.engine.notifications import (
     targets,
     was_told,
 )
-from watchkeeper.kube.calls import KubeError
+from watchkeeper.kube.calls import KubeError, KubeUnavailable
 from watchkeeper.notify.dispatch import DeliveryOutcome
 from watchkeeper.notify.message import Notification
 from watchkeeper.notify.sender import Channel
@@ -87,6 +87,7 @@ class AlertNotifier:
         self.writer = writer
         self.escalation = Escalator(writer)
         self.spec: AlertPolicySpec | None = None
+        self.degraded = False
         self._task: asyncio.Task[None] | None = None
 
     def kick(self, spec: AlertPolicySpec, now: datetime) -> None:
@@ -146,12 +147,15 @@ class AlertNotifier:
     async def _round(self, spec: AlertPolicySpec, now: datetime) -> None:
         ref = spec.routing.escalation_policy_ref
         chain = self.escalation.chain(ref) if ref else None
+        unavailable: KubeError | None = None
         for record in list(self.writer.records.values()):
             try:
                 if ref and chain:
                     await self.escalation.step(record, ref, chain, now)
                 await self._deliver(record, spec)
-            except KubeError as error:  # held in memory; the next round writes it
+            except KubeUnavailable as error:  # held in memory; the next round writes it
+                unavailable = error
+            except KubeError as error:
                 LOGGER.warning(
                     "Alert %s/%s: not settled: %s", self.policy.namespace, record.name, error
                 )
@@ -159,6 +163,17 @@ class AlertNotifier:
                 LOGGER.exception(
                     "Alert %s/%s: notification round failed", self.policy.namespace, record.name
                 )
+        self._outage(unavailable)
+
+    def _outage(self, error: KubeError | None) -> None:
+        """One log line when the API server stops taking this policy's writes, one when it
+        takes them again: never a line per round."""
+        where = f"AlertPolicy {self.policy.namespace}/{self.policy.name}"
+        if error is not None and not self.degraded:
+            LOGGER.warning("%s: notifications held in memory, not settled: %s", where, error)
+        elif error is None and self.degraded:
+            LOGGER.info("%s: the API server takes notification writes again", where)
+        self.degraded = error is not None
 
     def _channel(self, name: str) -> Channel | str:
         """The channel from the watch cache, or why it cannot be used."""
