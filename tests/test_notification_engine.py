@@ -163,3 +163,23 @@ def test_five_days_of_hourly_repeats_to_three_channels_owe_one_firing():
         assert delivered[channel, E.FIRING] == 1
         assert delivered[channel, E.REPEAT] == 5 * 24
     assert len(ledger.notifications) == 50
+
+
+@pytest.mark.parametrize(
+    ("outcome", "told"),
+    [
+        (Outcome.DELIVERED, True),
+        # the channel's summary lists the alert: it learned of it, and hears the Resolved
+        (Outcome.RATE_LIMITED, True),
+        (Outcome.SKIPPED, False),
+        (Outcome.FAILED, False),
+        (Outcome.GAVE_UP, False),
+    ],
+)
+def test_who_was_told_of_the_cycle(outcome, told):
+    obligation = owed("a", E.FIRING, T0)
+    result = settle(obligation, Attempt(outcome, 1), Budget(0, timedelta(0)), T0)
+    ledger = after_settlement(Ledger(outbox=(obligation,)), obligation, result, keep=50)
+    assert not ledger.outbox
+    assert [t.channel for t in ledger.told] == (["a"] if told else [])
+    assert targets(E.RESOLVED, Routing((), H, True), T0, ledger.told, ()) == (["a"] if told else [])
