@@ -84,6 +84,7 @@ class PolicyEvaluator:
         try:
             await self._loop(stopped)
         finally:
+            self.memo.notifiers.pop((self.namespace, label_value(self.name)), None)
             await self.notifier.stop()
 
     async def _loop(self, stopped: kopf.DaemonStopped) -> None:

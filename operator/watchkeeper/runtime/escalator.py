@@ -70,6 +70,17 @@ class Escalator:
         if position is None:
             return
         saved = saved_form(policy, chain, position)
+        ref = self.writer.alert_ref(record.name)
+        if decision.unacknowledge:
+            # the request goes first: the watch must not see it again and re-acknowledge
+            await clear_acknowledgement(self.services.alerts, self.namespace, record.name)
+            await self.writer.post_event(
+                ref,
+                "Warning",
+                "AcknowledgementExpired",
+                f"Still firing {chain.ack_timeout} after the acknowledgement: escalation resumes",
+            )
+        ledger = record.ledger  # as it is now, after the awaits
         if saved != ledger.escalation or decision.unacknowledge:
             severity = instance.severity.value if instance.severity else None
             for _, index, at in decision.new_runs:
@@ -80,16 +91,7 @@ class Escalator:
             acknowledged = None if decision.unacknowledge else ledger.acknowledged
             record.ledger = replace(ledger, escalation=saved, acknowledged=acknowledged)
             await self.writer.flush(record)
-            await self._label(record, policy if position.next_at is not None else None)
-        ref = self.writer.alert_ref(record.name)
-        if decision.unacknowledge:
-            await clear_acknowledgement(self.services.alerts, self.namespace, record.name)
-            await self.writer.post_event(
-                ref,
-                "Warning",
-                "AcknowledgementExpired",
-                f"Still firing {chain.ack_timeout} after the acknowledgement: escalation resumes",
-            )
+        await self._label(record, policy if position.next_at is not None else None)
         for loop, index, _ in decision.new_runs:
             channels = ", ".join(chain.steps[index].channels) or "no channels"
             message = (
