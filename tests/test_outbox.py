@@ -84,3 +84,50 @@ def test_kills_during_fire_resolve_cycles_lose_nothing(
     for pod_deliveries in keys.values():
         events = [event for event, _ in dict.fromkeys(pod_deliveries)]
         assert events == ["Firing", "Resolved"] * cycles
+
+
+def test_a_resolved_owed_before_a_crash_is_delivered_after_the_series_fires_again(
+    operator, kubeconfig, namespace, custom_objects, exporter, receiver
+):
+    """Issue 10's sequence, made deterministic: the Resolved is written but cannot be
+    delivered (the receiver fails), the operator dies, the series fires again before the
+    next process runs. The old Resolved is still owed and arrives, before the new Firing,
+    with every attempt in its record."""
+    from tests.receivers import Reply
+
+    metric = "wk_outbox_refire"
+    exporter.set(metric, 3)
+    routing = {"channels": ["hook"], "repeatInterval": "1h"}
+    apply(kubeconfig, namespace, _hook(receiver), policy("refire", metric, routing=routing))
+    receiver.wait_for(1, "/hook")
+
+    def status() -> dict:
+        return alerts(custom_objects, namespace, "refire")[0]["status"]
+
+    receiver.route("/hook", Reply(status=503))
+    exporter.set(metric, 1)
+    owed = eventually(
+        lambda: [o for o in status().get("outbox", []) if o["event"] == "Resolved"],
+        lambda o: bool(o) and o[0]["attempts"] >= 2,
+    )[0]
+    operator.kill()
+    exporter.set(metric, 3)
+    time.sleep(3)  # Prometheus scrapes the new value while no operator runs
+    receiver.route("/hook", Reply(status=200))
+    operator.start()
+
+    delivered = eventually(
+        lambda: [r for r in receiver.to("/hook") if r.status == 200],
+        lambda found: [r.json()["watchkeeper"]["event"] for r in found].count("Firing") >= 2,
+        60,
+    )
+    accepted = [(r.json()["watchkeeper"]["event"], r.headers["idempotency-key"]) for r in delivered]
+    events = [event for event, _ in dict.fromkeys(accepted)]
+    assert events == ["Firing", "Resolved", "Firing"], accepted
+    resolved_keys = {key for event, key in accepted if event == "Resolved"}
+    assert resolved_keys == {owed["key"]}
+    record = eventually(
+        lambda: [r for r in status().get("notifications", []) if r["event"] == "Resolved"],
+        bool,
+    )[0]
+    assert record["outcome"] == "Delivered" and record["attempts"] > owed["attempts"]
