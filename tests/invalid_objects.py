@@ -55,6 +55,21 @@ _SLACK_BOTH = {
     "tokenSecretRef": {"name": "s", "key": "t"},
 }
 _EMAIL = {"smtp": {"host": "mail", "port": 70000}, "from": "a@b.c", "to": ["x@y.z"]}
+_ADAPTIVE = {"window": "1h", "deviations": [{"severity": "Warning", "value": 3}]}
+_ALERTMANAGER = {"url": "http://am:9093", "endsAfter": "0s"}
+
+
+def _metric(target: float) -> dict[str, Any]:
+    return {"name": "rps", "query": "sum(x)", "target": {"type": "Value", "value": target}}
+
+
+def _scale_action(min_replicas: int) -> dict[str, Any]:
+    return {"scale": {"scalingPolicyRef": "web", "minReplicas": min_replicas}}
+
+
+def _target(api_version: str, kind: str = "Deployment") -> dict[str, str]:
+    return {"apiVersion": api_version, "kind": kind, "name": "web"}
+
 
 # (id, object, text the API server's message must contain)
 INVALID: list[tuple[str, dict[str, Any], str]] = [
@@ -163,4 +178,121 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "spec.behavior.scaleUp.policies[0].type",
     ),
     ("alert-ack-without-by", _with(_ALERT, acknowledgement={"comment": "x"}), "by"),
+    # Durations: each has limits, checked by the model and by the field's CEL rule.
+    ("policy-interval-zero", _with(_POLICY, evaluationInterval="0s"), "spec.evaluationInterval"),
+    ("policy-interval-1ms", _with(_POLICY, evaluationInterval="1ms"), "spec.evaluationInterval"),
+    (
+        "policy-interval-1000000h",
+        _with(_POLICY, evaluationInterval="1000000h"),
+        "spec.evaluationInterval",
+    ),
+    (
+        "policy-interval-beyond-go",
+        _with(_POLICY, evaluationInterval="99999999999999999999h"),
+        "spec.evaluationInterval",
+    ),
+    ("policy-for-too-long", _with(_POLICY, **{"for": "25h"}), "spec.for"),
+    ("policy-keep-firing-too-long", _with(_POLICY, keepFiringFor="48h"), "spec.keepFiringFor"),
+    (
+        "policy-repeat-interval-zero",
+        _with(_POLICY, routing={"repeatInterval": "0s"}),
+        "spec.routing.repeatInterval",
+    ),
+    (
+        "policy-prometheus-timeout-zero",
+        _with(_POLICY, prometheus={"timeout": "0s"}),
+        "spec.prometheus.timeout",
+    ),
+    (
+        "policy-adaptive-window-too-short",
+        _with(_POLICY, thresholds=None, adaptive={**_ADAPTIVE, "window": "30s"}),
+        "spec.adaptive.window",
+    ),
+    (
+        "policy-adaptive-step-as-long-as-window",
+        _with(_POLICY, thresholds=None, adaptive={**_ADAPTIVE, "window": "1h", "step": "1h"}),
+        "spec.adaptive.step",
+    ),
+    ("channel-timeout-zero", _with(_CHANNEL, timeout="0s"), "spec.timeout"),
+    ("channel-timeout-an-hour", _with(_CHANNEL, timeout="1h"), "spec.timeout"),
+    ("channel-rate-limit-per-1ms", _with(_CHANNEL, rateLimit={"per": "1ms"}), "spec.rateLimit.per"),
+    (
+        "channel-backoff-zero",
+        _with(_CHANNEL, retry={"initialBackoff": "0s"}),
+        "spec.retry.initialBackoff",
+    ),
+    (
+        "channel-backoff-initial-above-max",
+        _with(_CHANNEL, retry={"initialBackoff": "2m", "maxBackoff": "1m"}),
+        "spec.retry.initialBackoff",
+    ),
+    ("channel-backoff-max-a-day", _with(_CHANNEL, retry={"maxBackoff": "24h"}), "spec.retry"),
+    (
+        "channel-alertmanager-ends-after-zero",
+        _with(_CHANNEL, type="Alertmanager", slack=None, alertmanager=_ALERTMANAGER),
+        "spec.alertmanager.endsAfter",
+    ),
+    (
+        "escalation-after-too-long",
+        _with(_ESCALATION, steps=[{"after": "1000h"}]),
+        "spec.steps[0].after",
+    ),
+    ("escalation-ack-timeout-zero", _with(_ESCALATION, ackTimeout="0s"), "spec.ackTimeout"),
+    ("escalation-loop-interval-1ms", _with(_ESCALATION, loopInterval="1ms"), "spec.loopInterval"),
+    ("scaling-interval-zero", _with(_SCALING, evaluationInterval="0s"), "spec.evaluationInterval"),
+    ("scaling-cooldown-two-days", _with(_SCALING, cooldown="48h"), "spec.cooldown"),
+    (
+        "scaling-lookback-too-long",
+        _with(_SCALING, predictive={"mode": "Shadow", "lookback": "25h"}),
+        "spec.predictive.lookback",
+    ),
+    # Numbers: bounded by what their consumer takes (replicas are int32 in /scale).
+    ("scaling-max-replicas-int32", _with(_SCALING, maxReplicas=2**31), "spec.maxReplicas"),
+    (
+        "scaling-override-int32",
+        _with(_SCALING, override={"replicas": 2**31, "reason": "x"}),
+        "spec.override.replicas",
+    ),
+    (
+        "scaling-rule-value-int32",
+        _with(
+            _SCALING,
+            behavior={"scaleUp": {"policies": [{"type": "Pods", "value": 2**31, "period": "1m"}]}},
+        ),
+        "spec.behavior.scaleUp.policies[0].value",
+    ),
+    ("scaling-target-zero", _with(_SCALING, metrics=[_metric(0)]), "spec.metrics[0].target.value"),
+    (
+        "scaling-target-too-large",
+        _with(_SCALING, metrics=[_metric(1e16)]),
+        "spec.metrics[0].target.value",
+    ),
+    (
+        "escalation-scale-floor-int32",
+        _with(_ESCALATION, steps=[{"after": "0s", "actions": [_scale_action(2**31)]}]),
+        "spec.steps[0].actions[0].scale.minReplicas",
+    ),
+    (
+        "policy-deviation-too-large",
+        _with(
+            _POLICY,
+            thresholds=None,
+            adaptive={**_ADAPTIVE, "deviations": [{"severity": "Warning", "value": 1000}]},
+        ),
+        "spec.adaptive.deviations[0].value",
+    ),
+    # The scale target: `version` or `group/version`, and a Kind.
+    ("scaling-api-version-x-y-z", _with(_SCALING, targetRef=_target("x/y/z")), "apiVersion"),
+    ("scaling-api-version-empty-group", _with(_SCALING, targetRef=_target("/v1")), "apiVersion"),
+    ("scaling-api-version-upper", _with(_SCALING, targetRef=_target("Apps/V1")), "apiVersion"),
+    (
+        "scaling-kind-with-group",
+        _with(_SCALING, targetRef=_target("apps/v1", "apps/Deployment")),
+        "spec.targetRef.kind",
+    ),
+    (
+        "scaling-kind-with-space",
+        _with(_SCALING, targetRef=_target("apps/v1", "Deploy ment")),
+        "spec.targetRef.kind",
+    ),
 ]

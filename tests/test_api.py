@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +15,14 @@ from pydantic import ValidationError
 
 from tests.invalid_objects import INVALID
 from watchkeeper.api import KINDS
-from watchkeeper.api.common import describe_validation_error, parse_duration, secret_refs
+from watchkeeper.api.common import (
+    DURATION_PATTERN,
+    Duration,
+    describe_validation_error,
+    parse_duration,
+    secret_refs,
+)
+from watchkeeper.api.crdgen import model_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = {k.kind: k.spec for k in KINDS}
@@ -30,14 +39,16 @@ EXAMPLES = [
 )
 def test_examples_parse(name: str, doc: dict) -> None:
     spec = SPECS[doc["kind"]].model_validate(doc.get("spec") or {})
-    assert spec.to_api()  # and round-trips to the API form
+    # and round-trips to the API form, defaults included (so defaults lie within limits)
+    assert SPECS[doc["kind"]].model_validate(spec.to_api()) == spec
 
 
 @pytest.mark.parametrize(("case", "obj", "field"), INVALID, ids=[c for c, _, _ in INVALID])
 def test_models_reject_what_the_crd_rejects(case: str, obj: dict, field: str) -> None:
     with pytest.raises(ValidationError) as caught:
         SPECS[obj["kind"]].model_validate(obj["spec"])
-    assert describe_validation_error(caught.value)
+    message = describe_validation_error(caught.value)
+    assert all(part in message for part in field.removeprefix("spec.").split(".")), message
 
 
 @pytest.mark.parametrize(
@@ -90,3 +101,84 @@ def test_secret_refs_are_found_anywhere_in_a_spec() -> None:
         }
     )
     assert [(r.name, r.key) for r in secret_refs(spec)] == [("smtp", "user"), ("smtp", "pass")]
+
+
+def test_durations_are_parsed_once_and_kept_as_written() -> None:
+    spec = SPECS["AlertPolicy"].model_validate(
+        {"query": "up", "thresholds": [{"severity": "Warning", "value": 1}], "for": "90s"}
+    )
+    assert isinstance(spec.for_, Duration)
+    assert spec.for_.delta == timedelta(seconds=90)
+    assert spec.evaluation_interval.delta == timedelta(seconds=30)  # a default, typed too
+    assert spec.to_api()["for"] == "90s"
+
+
+@pytest.mark.parametrize("text", ["1s", "1h", "59m59s", "1000ms"])
+def test_duration_limits_are_inclusive(text: str) -> None:
+    spec = SPECS["AlertPolicy"].model_validate(
+        {
+            "query": "up",
+            "thresholds": [{"severity": "Warning", "value": 1}],
+            "evaluationInterval": text,
+        }
+    )
+    assert timedelta(seconds=1) <= spec.evaluation_interval.delta <= timedelta(hours=1)
+
+
+def test_a_duration_beyond_what_go_represents_is_refused() -> None:
+    with pytest.raises(ValueError, match="longer than any duration"):
+        parse_duration("2562048h")
+    assert parse_duration("2562047h") == timedelta(hours=2562047)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_thresholds_and_targets_are_finite(value: float) -> None:
+    with pytest.raises(ValidationError) as caught:
+        SPECS["AlertPolicy"].model_validate(
+            {"query": "up", "thresholds": [{"severity": "Warning", "value": value}]}
+        )
+    assert describe_validation_error(caught.value).startswith("thresholds[0].value:")
+    with pytest.raises(ValidationError) as caught:
+        SPECS["ScalingPolicy"].model_validate(
+            {
+                "targetRef": {"kind": "Deployment", "name": "web"},
+                "maxReplicas": 3,
+                "metrics": [
+                    {"name": "a", "query": "q", "target": {"type": "Value", "value": value}}
+                ],
+            }
+        )
+    assert describe_validation_error(caught.value).startswith("metrics[0].target.value:")
+
+
+@pytest.mark.parametrize(
+    "api_version", ["v1", "apps/v1", "autoscaling/v2beta2", "argoproj.io/v1alpha1", "x.y-z.io/v2"]
+)
+def test_scale_targets_of_any_group_and_version(api_version: str) -> None:
+    spec = SPECS["ScalingPolicy"].model_validate(
+        {
+            "targetRef": {"apiVersion": api_version, "kind": "Rollout", "name": "web"},
+            "maxReplicas": 2**31 - 1,
+            "metrics": [{"name": "a", "query": "q", "target": {"type": "Value", "value": 1}}],
+        }
+    )
+    assert spec.references()[0].api_version == api_version
+
+
+def test_every_duration_field_of_every_spec_has_limits() -> None:
+    """A new duration field without `Between` would be unbounded again."""
+
+    def durations(node: dict, path: str) -> Iterator[tuple[str, dict]]:
+        if node.get("pattern") == DURATION_PATTERN:
+            yield path, node
+        for name, prop in node.get("properties", {}).items():
+            yield from durations(prop, f"{path}.{name}")
+        if isinstance(node.get("items"), dict):
+            yield from durations(node["items"], f"{path}[]")
+
+    found = [(path, node) for k in KINDS for path, node in durations(model_schema(k.spec), k.kind)]
+    assert len(found) >= 20
+    for path, node in found:
+        rules = [r["rule"] for r in node.get("x-kubernetes-validations", [])]
+        assert any("duration(self)" in r for r in rules), f"{path} has no limits"
+        assert "Must be " in node["description"], f"{path} does not document its limits"

@@ -28,6 +28,12 @@ def test_committed_reference_matches_the_models() -> None:
     assert (ROOT / "docs" / "reference.md").read_text() == reference(KINDS), "run `make crds`"
 
 
+def test_readme_limits_table_matches_the_models() -> None:
+    from watchkeeper.api.reference import limits_table
+
+    assert limits_table(KINDS) in (ROOT / "README.md").read_text(), "copy it from docs/reference.md"
+
+
 def _walk(node: dict[str, Any], path: str):
     yield path, node
     for name, prop in node.get("properties", {}).items():

@@ -6,6 +6,7 @@ any outcome."""
 from __future__ import annotations
 
 import time
+from http import HTTPStatus
 
 import pytest
 
@@ -60,7 +61,7 @@ async def test_retries_run_out_and_the_failure_is_retryable(receiver):
     outcome = await deliver(Cluster(), webhook(f"{receiver.url}/hook"))
     assert outcome.outcome == Outcome.FAILED and outcome.retryable and not outcome.final
     assert outcome.attempts == 3 and len(receiver.requests) == 3
-    assert "HTTP 502: bad gateway" in outcome.error
+    assert "HTTP 502 Bad Gateway" in outcome.error and "bad gateway" not in outcome.error
     assert "gave up after 3 attempts" in outcome.error
 
 
@@ -86,7 +87,8 @@ async def test_other_4xx_are_not_retried(receiver, status):
     outcome = await deliver(Cluster(), webhook(f"{receiver.url}/hook"))
     assert outcome.outcome == Outcome.FAILED and not outcome.retryable and outcome.final
     assert outcome.attempts == 1 and len(receiver.requests) == 1
-    assert f"HTTP {status}" in outcome.error
+    assert outcome.error.endswith(f"HTTP {status} {HTTPStatus(status).phrase}")
+    assert "nope" not in outcome.error  # never the body of the answer
 
 
 async def test_refused_connection_is_retried_then_fails():
@@ -142,9 +144,7 @@ async def test_secret_values_never_appear_in_outcomes_or_status(receiver):
     spec = slack(cluster, f"{receiver.url}{SECRET_PATH}")
     outcome = await deliver(cluster, spec, "slack")
     assert outcome.outcome == Outcome.FAILED
-    assert "very-secret-token" not in outcome.error
-    assert "***" in outcome.error
-    assert receiver.url in outcome.error  # the host is named, the path is not
+    assert outcome.error == f"{receiver.url}: HTTP 404 Not Found"  # the host, not the path
     assert "very-secret-token" not in str(cluster.writes)
 
     dead = slack(cluster, f"{refused_url()}{SECRET_PATH}")

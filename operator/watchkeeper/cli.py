@@ -15,6 +15,7 @@ import yaml
 from watchkeeper.api import KINDS
 from watchkeeper.api.common import parse_duration
 from watchkeeper.api.crdgen import crd
+from watchkeeper.api.destinations import DestinationPolicy
 from watchkeeper.api.reference import reference
 from watchkeeper.runtime.config import OperatorConfig
 
@@ -49,18 +50,38 @@ def _crds(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_duration(text: str) -> float:
+    """A command-line duration in seconds; at least one second."""
+    try:
+        seconds = parse_duration(text).total_seconds()
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if seconds < 1:
+        raise argparse.ArgumentTypeError(f"{text} is shorter than 1s")
+    return seconds
+
+
 def _run(args: argparse.Namespace) -> int:
     from watchkeeper.handlers.runner import run_operator
 
+    try:
+        destinations = DestinationPolicy.from_flags(args.allow_destination, args.deny_destination)
+    except ValueError as error:
+        args.parser.error(str(error))
     config = OperatorConfig(
         prometheus_url=args.prometheus_url,
-        recheck_interval=parse_duration(args.recheck_interval).total_seconds(),
+        recheck_interval=args.recheck_interval,
         namespaces=tuple(args.namespace),
         liveness_endpoint=args.liveness,
         metrics_port=args.metrics_port,
-        peering=args.peering,
-        alert_retention=parse_duration(args.alert_retention).total_seconds(),
-        status_heartbeat=parse_duration(args.status_heartbeat).total_seconds(),
+        max_concurrent_jobs=args.max_concurrent_jobs,
+        max_prometheus_queries=args.max_prometheus_queries,
+        leader_elect=args.leader_elect,
+        lease_namespace=args.lease_namespace,
+        alert_retention=args.alert_retention,
+        status_heartbeat=args.status_heartbeat,
+        destinations=destinations,
+        template_timeout=args.template_timeout,
     )
     run_operator(config, verbose=args.verbose)
     return 0
@@ -98,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--recheck-interval",
+        type=_positive_duration,
         default=os.environ.get("WATCHKEEPER_RECHECK_INTERVAL", "30s"),
         help="how often references (Secrets, channels, targets) are checked again",
     )
@@ -106,18 +128,63 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--alert-retention",
+        type=_positive_duration,
         default=os.environ.get("WATCHKEEPER_ALERT_RETENTION", "24h"),
         help="how long resolved Alerts stay visible before they are deleted",
     )
     run.add_argument(
         "--status-heartbeat",
-        default=os.environ.get("WATCHKEEPER_STATUS_HEARTBEAT", "1m"),
+        type=_positive_duration,
+        default=os.environ.get("WATCHKEEPER_STATUS_HEARTBEAT", "5m"),
         help="refresh unchanged status (values, last evaluation) at most this often",
     )
     run.add_argument("--metrics-port", type=int, default=None, help="serve operator metrics here")
-    run.add_argument("--peering", default=None, help="kopf peering name, for several replicas")
+    run.add_argument(
+        "--max-concurrent-jobs",
+        type=int,
+        default=int(os.environ.get("WATCHKEEPER_MAX_CONCURRENT_JOBS", "64")),
+        help="evaluations, scaling and checks running at once (the rest queue)",
+    )
+    run.add_argument(
+        "--max-prometheus-queries",
+        type=int,
+        default=int(os.environ.get("WATCHKEEPER_MAX_PROMETHEUS_QUERIES", "32")),
+        help="queries in flight to Prometheus at once (the rest wait in the operator)",
+    )
+    run.add_argument(
+        "--leader-elect",
+        action="store_true",
+        default=os.environ.get("WATCHKEEPER_LEADER_ELECT", "") == "true",
+        help="several replicas: one leads (a Lease), the others stand by and take over",
+    )
+    run.add_argument(
+        "--lease-namespace",
+        default=os.environ.get("POD_NAMESPACE", "default"),
+        help="namespace of the leader-election Lease (default: env POD_NAMESPACE)",
+    )
+    run.add_argument(
+        "--allow-destination",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="allow requests (webhooks, Prometheus) to this range (repeatable); link-local "
+        "(169.254.0.0/16, fe80::/10) and cloud metadata addresses are refused by default",
+    )
+    run.add_argument(
+        "--deny-destination",
+        action="append",
+        default=[],
+        metavar="CIDR",
+        help="refuse requests to this range (repeatable)",
+    )
+    run.add_argument(
+        "--template-timeout",
+        type=float,
+        default=1.0,
+        help="seconds one render of a user template may take",
+    )
     run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
-    run.set_defaults(handler=_run)
+    run.set_defaults(handler=_run, parser=run)
 
     ack = commands.add_parser("ack", help="acknowledge an Alert")
     ack.add_argument("name", help="the Alert's name (kubectl get alerts)")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 from itertools import pairwise
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
 from .common import (
+    Between,
     Condition,
     Duration,
     KindDefinition,
@@ -67,28 +69,46 @@ class Threshold(WatchkeeperModel):
 
     severity: Severity = Field(description="Warning, Critical or Emergency.")
     value: float = Field(
-        description="The series is at this severity when `value <comparison> this`.",
+        allow_inf_nan=False,
+        description="The series is at this severity when `value <comparison> this`; finite.",
     )
+
+
+_STEP_IN_WINDOW = "duration(self.step) < duration(self.window)"
+_STEP_IN_WINDOW_MESSAGE = "step must be shorter than window"
 
 
 class Deviation(WatchkeeperModel):
     """How many standard deviations from the baseline reach a severity."""
 
     severity: Severity = Field(description="Warning, Critical or Emergency.")
-    value: float = Field(gt=0, description="k in baseline +/- k*sigma.")
+    value: float = Field(gt=0, le=100, description="k in baseline +/- k*sigma.")
 
 
 class Adaptive(WatchkeeperModel):
     """An adaptive band: baseline +/- k*sigma of the query over a window, computed by Prometheus."""
 
-    window: Duration = Field(description="How far back the baseline and sigma look, e.g. 1h.")
-    step: Duration = Field(default="1m", description="Subquery resolution within the window.")
+    cel_rules = (cel(_STEP_IN_WINDOW, _STEP_IN_WINDOW_MESSAGE, ".step"),)
+
+    window: Annotated[Duration, Between("1m", "168h")] = Field(
+        description="How far back the baseline and sigma look, e.g. 1h."
+    )
+    step: Annotated[Duration, Between("1s", "1h")] = Field(
+        default=Duration("1m"),
+        description="Subquery resolution within the window, shorter than it.",
+    )
     deviations: list[Deviation] = Field(
         min_length=1,
         max_length=3,
         description="k per severity, strictly increasing with severity.",
         json_schema_extra=_LIST_MAP_BY_SEVERITY,
     )
+
+    @model_validator(mode="after")
+    def _step_in_window(self) -> Adaptive:
+        if self.step.delta >= self.window.delta:
+            raise ValueError(_STEP_IN_WINDOW_MESSAGE)
+        return self
 
 
 class Routing(WatchkeeperModel):
@@ -102,8 +122,8 @@ class Routing(WatchkeeperModel):
     escalation_policy_ref: ObjectName | None = Field(
         default=None, description="An EscalationPolicy in this namespace to walk while firing."
     )
-    repeat_interval: Duration = Field(
-        default="4h", description="Notify again this often while an alert keeps firing."
+    repeat_interval: Annotated[Duration, Between("1s", "168h")] = Field(
+        default=Duration("4h"), description="Notify again this often while an alert keeps firing."
     )
     send_resolved: bool = Field(default=True, description="Notify when an alert resolves.")
 
@@ -134,7 +154,7 @@ class AlertPolicySpec(SpecModel):
         cel(
             "!has(self.thresholds) || !(self.comparison in ['Equal', 'NotEqual'])"
             " || size(self.thresholds) == 1",
-            "Equal and NotEqual take exactly one threshold",
+            "Equal and NotEqual take exactly one entry in thresholds",
             ".thresholds",
         ),
         cel(
@@ -160,13 +180,18 @@ class AlertPolicySpec(SpecModel):
     adaptive: Adaptive | None = Field(
         default=None, description="An adaptive band instead of fixed thresholds."
     )
-    for_: Duration = Field(
-        default="0s", alias="for", description="How long a condition holds before it fires."
+    for_: Annotated[Duration, Between("0s", "24h")] = Field(
+        default=Duration("0s"),
+        alias="for",
+        description="How long a condition holds before it fires.",
     )
-    keep_firing_for: Duration = Field(
-        default="0s", description="How long an alert keeps firing after the condition clears."
+    keep_firing_for: Annotated[Duration, Between("0s", "24h")] = Field(
+        default=Duration("0s"),
+        description="How long an alert keeps firing after the condition clears.",
     )
-    evaluation_interval: Duration = Field(default="30s", description="How often to query.")
+    evaluation_interval: Annotated[Duration, Between("1s", "1h")] = Field(
+        default=Duration("30s"), description="How often to query."
+    )
     no_data_state: NoDataState = Field(
         default=NoDataState.OK,
         description="When the query returns no series: Ok resolves, Alerting fires, "
@@ -200,11 +225,11 @@ class AlertPolicySpec(SpecModel):
     @model_validator(mode="after")
     def _check_levels(self) -> AlertPolicySpec:
         levels = self.thresholds or []
-        _check_unique(t.severity for t in levels)
+        _check_unique("thresholds", (t.severity for t in levels))
         ordered = sorted(levels, key=lambda t: Severity(t.severity).rank)
         direction = Comparison(self.comparison).ascending
         if direction is None and len(levels) > 1:
-            raise ValueError("Equal and NotEqual take exactly one threshold")
+            raise ValueError("Equal and NotEqual take exactly one entry in thresholds")
         if direction is not None:
             for low, high in pairwise(ordered):
                 worse = high.value > low.value if direction else high.value < low.value
@@ -218,18 +243,18 @@ class AlertPolicySpec(SpecModel):
             if direction is None:
                 raise ValueError("adaptive needs a directed comparison (GreaterThan, LessThan…)")
             devs = self.adaptive.deviations
-            _check_unique(d.severity for d in devs)
+            _check_unique("adaptive.deviations", (d.severity for d in devs))
             ordered_devs = sorted(devs, key=lambda d: Severity(d.severity).rank)
             if any(b.value <= a.value for a, b in pairwise(ordered_devs)):
                 raise ValueError("deviations must grow with severity")
         return self
 
 
-def _check_unique(severities: object) -> None:
+def _check_unique(field: str, severities: Iterable[str]) -> None:
     seen: set[str] = set()
-    for s in severities:  # type: ignore[attr-defined]
+    for s in severities:
         if s in seen:
-            raise ValueError(f"severity {s} is listed twice")
+            raise ValueError(f"severity {s} is listed twice in {field}")
         seen.add(s)
 
 

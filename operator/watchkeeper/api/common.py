@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Self
 
@@ -14,11 +14,15 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     JsonValue,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
+from pydantic_core import core_schema
 
 GROUP = "watchkeeper.io"
 VERSION = "v1alpha1"
@@ -28,8 +32,13 @@ CATEGORY = "watchkeeper"
 # One pattern for every duration in the API: Go/Prometheus style units, largest first.
 DURATION_PATTERN = r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$"
 _DURATION_RE = re.compile(DURATION_PATTERN)
-_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+_UNIT_MILLISECONDS = {"h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
 _PART_RE = re.compile(r"([0-9]+)(ms|h|m|s)")
+# The longest duration Go (and so CEL on the API server) can represent.
+_LONGEST = timedelta(hours=2_562_047)
+
+INT32_MAX = 2**31 - 1
+"""The largest replica count Kubernetes stores (the /scale subresource is int32)."""
 
 
 def parse_duration(text: str) -> timedelta:
@@ -39,21 +48,103 @@ def parse_duration(text: str) -> timedelta:
             f"{text!r} is not a duration: use a number with a unit h, m, s or ms, "
             "largest first, e.g. 30s, 5m, 1h30m"
         )
-    seconds = sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _PART_RE.findall(text))
-    return timedelta(seconds=seconds)
+    millis = sum(int(n) * _UNIT_MILLISECONDS[unit] for n, unit in _PART_RE.findall(text))
+    if millis > _LONGEST // timedelta(milliseconds=1):
+        raise ValueError(f"{text!r} is longer than any duration Kubernetes can represent")
+    return timedelta(milliseconds=millis)
 
 
-def _check_duration(text: str) -> str:
-    parse_duration(text)
+class Duration(str):
+    """A duration as written in the spec (``30s``, ``1h30m``), parsed once: ``delta`` is
+    its value. It stays a string so that it round-trips as written and reads as PromQL."""
+
+    delta: timedelta
+
+    def __new__(cls, text: str) -> Self:
+        duration = super().__new__(cls, text)
+        duration.delta = parse_duration(text)
+        return duration
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        text = core_schema.str_schema(pattern=DURATION_PATTERN, min_length=2, max_length=32)
+        return core_schema.no_info_after_validator_function(
+            cls, text, serialization=core_schema.to_string_ser_schema()
+        )
+
+
+LIMITS_KEY = "x-watchkeeper-limits"
+"""JSON-schema key carrying a duration's limits in words; the CRD generator moves it into
+the field's description (`kubectl explain`, docs/reference.md)."""
+
+
+@dataclass(frozen=True)
+class Between:
+    """The limits of a duration field, declared once: `Annotated[Duration, Between(...)]`
+    checks them in the model and emits the same check as a CEL rule on the field."""
+
+    low: str
+    high: str
+    low_excluded: bool = False
+
+    def __post_init__(self) -> None:
+        if parse_duration(self.low) > parse_duration(self.high):
+            raise ValueError(f"empty range {self.low}..{self.high}")
+
+    @property
+    def words(self) -> str:
+        least = "more than" if self.low_excluded else "at least"
+        return f"must be {least} {self.low} and at most {self.high}"
+
+    def contains(self, value: timedelta) -> bool:
+        low = parse_duration(self.low)
+        above = value > low if self.low_excluded else value >= low
+        return above and value <= parse_duration(self.high)
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.with_info_after_validator_function(self._check, handler(source))
+
+    def _check(self, value: Duration, info: ValidationInfo) -> Duration:
+        if not self.contains(value.delta):
+            field = to_camel(info.field_name.rstrip("_")) if info.field_name else "the duration"
+            raise ValueError(f"{field} {self.words}")
+        return value
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        found: dict[str, Any] = handler(schema)
+        above = ">" if self.low_excluded else ">="
+        rule = (
+            f"duration(self) {above} duration('{self.low}') && "
+            f"duration(self) <= duration('{self.high}')"
+        )
+        found["x-kubernetes-validations"] = [cel(rule, self.words)]
+        found[LIMITS_KEY] = self.words
+        return found
+
+
+def _check_timestamp(text: str) -> str:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValueError(f"{text!r} is not an RFC 3339 time with a zone, e.g. 2026-11-28T23:00:00Z")
     return text
 
 
-Duration = Annotated[
+Timestamp = Annotated[
     str,
-    Field(pattern=DURATION_PATTERN, min_length=2, max_length=32),
-    AfterValidator(_check_duration),
+    Field(min_length=20, max_length=40, json_schema_extra={"format": "date-time"}),
+    AfterValidator(_check_timestamp),
 ]
-"""A duration string; parse it with :func:`parse_duration`."""
+"""An RFC 3339 time with a zone, e.g. ``2026-11-28T23:00:00Z``."""
+
 
 DNS_LABEL_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 ObjectName = Annotated[

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import CATEGORY, GROUP, VERSION, KindDefinition
+from .common import CATEGORY, GROUP, LIMITS_KEY, VERSION, KindDefinition
 
 # Keywords a structural schema may carry; anything else pydantic emits is dropped.
 _KEPT = {
@@ -75,6 +75,12 @@ def _structural(node: Any) -> Any:
             out[key] = _structural(value)
         elif key in _KEPT:
             out[key] = value
+    limits = _limits(node)
+    if out.get("type") == "number" and any(_fractional(node.get(k)) for k, _ in _BOUNDS):
+        out.setdefault("x-kubernetes-validations", []).append(_bounds_rule(node, limits))
+    if limits:
+        sentence = f"{limits[0].upper()}{limits[1:]}."
+        out["description"] = f"{out.get('description', '')} {sentence}".lstrip()
     if out.get("additionalProperties") is False:
         del out["additionalProperties"]
     if "enum" in out:
@@ -86,6 +92,37 @@ def _structural(node: Any) -> Any:
     ):
         out["x-kubernetes-preserve-unknown-fields"] = True
     return out
+
+
+_BOUNDS = (
+    ("exclusiveMinimum", ("more than", ">")),
+    ("minimum", ("at least", ">=")),
+    ("exclusiveMaximum", ("less than", "<")),
+    ("maximum", ("at most", "<=")),
+)
+
+
+def _limits(node: dict[str, Any]) -> str:
+    """A field's limits in words: a duration's, or a number's bounds."""
+    if LIMITS_KEY in node:
+        return str(node[LIMITS_KEY])
+    words = [f"{word} {_number(node[key])}" for key, (word, _) in _BOUNDS if key in node]
+    return f"must be {' and '.join(words)}" if words else ""
+
+
+def _fractional(bound: Any) -> bool:
+    return isinstance(bound, float) and not bound.is_integer()
+
+
+def _bounds_rule(node: dict[str, Any], message: str) -> dict[str, str]:
+    """A number's bounds again in CEL: the API server compares an integer input with the
+    bound truncated to an integer, so `0` passes `minimum: 0.001` without this rule."""
+    checks = [f"self {op} {float(node[key])!r}" for key, (_, op) in _BOUNDS if key in node]
+    return {"rule": " && ".join(checks), "message": message}
+
+
+def _number(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def model_schema(model: type[Any]) -> dict[str, Any]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from itertools import pairwise
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
 from .common import (
+    INT32_MAX,
+    Between,
     Condition,
     Duration,
     KindDefinition,
@@ -19,7 +22,6 @@ from .common import (
     WatchkeeperModel,
     age_column,
     conditions_field,
-    parse_duration,
     ready_column,
 )
 
@@ -28,7 +30,9 @@ class ScaleAction(WatchkeeperModel):
     """Raise a ScalingPolicy's floor while the alert fires."""
 
     scaling_policy_ref: ObjectName = Field(description="A ScalingPolicy in this namespace.")
-    min_replicas: int = Field(ge=1, description="Temporary floor, bounded by its maxReplicas.")
+    min_replicas: int = Field(
+        ge=1, le=INT32_MAX, description="Temporary floor, bounded by its maxReplicas."
+    )
 
 
 class Action(WatchkeeperModel):
@@ -40,7 +44,9 @@ class Action(WatchkeeperModel):
 class Step(WatchkeeperModel):
     """One step of the chain."""
 
-    after: Duration = Field(description="Delay from when the alert started firing.")
+    after: Annotated[Duration, Between("0s", "168h")] = Field(
+        description="Delay from when the alert started firing."
+    )
     channels: list[ObjectName] = Field(
         default_factory=list, max_length=32, description="NotificationChannels to notify."
     )
@@ -57,11 +63,11 @@ class EscalationPolicySpec(SpecModel):
     repeat: int = Field(
         default=0, ge=0, le=10, description="Run the chain again this many times (0 = once)."
     )
-    ack_timeout: Duration | None = Field(
+    ack_timeout: Annotated[Duration, Between("1s", "168h")] | None = Field(
         default=None,
         description="An acknowledged alert still firing after this long escalates again.",
     )
-    loop_interval: Duration | None = Field(
+    loop_interval: Annotated[Duration, Between("1m", "168h")] | None = Field(
         default=None,
         description="With repeat: time from the start of one run of the chain to the next. "
         "Default: the last step's `after` plus the gap before it (the chain waits as long "
@@ -71,8 +77,8 @@ class EscalationPolicySpec(SpecModel):
     def period(self) -> timedelta:
         """Time between the starts of two runs of the chain."""
         if self.loop_interval:
-            return parse_duration(self.loop_interval)
-        delays = [parse_duration(s.after) for s in self.steps]
+            return self.loop_interval.delta
+        delays = [s.after.delta for s in self.steps]
         gap = delays[-1] - delays[-2] if len(delays) > 1 else delays[-1]
         return delays[-1] + gap
 
@@ -88,7 +94,7 @@ class EscalationPolicySpec(SpecModel):
 
     @model_validator(mode="after")
     def _steps_in_order(self) -> EscalationPolicySpec:
-        delays = [parse_duration(s.after) for s in self.steps]
+        delays = [s.after.delta for s in self.steps]
         for i, (a, b) in enumerate(pairwise(delays), start=1):
             if b < a:
                 raise ValueError(

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
 from .common import (
+    Between,
     Condition,
     Duration,
     KindDefinition,
@@ -164,8 +166,8 @@ class AlertmanagerConfig(WatchkeeperModel):
 
     url: str = Field(max_length=2048, pattern=_URL, description="Alertmanager base URL.")
     bearer_token_secret_ref: SecretKeyRef | None = Field(default=None, description="Token.")
-    ends_after: Duration = Field(
-        default="24h",
+    ends_after: Annotated[Duration, Between("1m", "168h")] = Field(
+        default=Duration("24h"),
         description="A firing alert is pushed with endsAt this far ahead, so Alertmanager keeps "
         "it firing between Watchkeeper's repeats (keep it longer than the policies' "
         "repeatInterval); a resolved alert is pushed with its resolution time.",
@@ -186,15 +188,33 @@ class RateLimit(WatchkeeperModel):
     """At most `max` messages per `per`; the excess is summarized later, never dropped."""
 
     max: int = Field(default=3, ge=1, le=1000, description="Messages per window.")
-    per: Duration = Field(default="1m", description="Window length.")
+    per: Annotated[Duration, Between("1s", "24h")] = Field(
+        default=Duration("1m"), description="Window length."
+    )
+
+
+_BACKOFF_ORDER = "duration(self.initialBackoff) <= duration(self.maxBackoff)"
+_BACKOFF_ORDER_MESSAGE = "initialBackoff must not exceed maxBackoff"
 
 
 class Retry(WatchkeeperModel):
     """Retries with exponential backoff and jitter."""
 
+    cel_rules = (cel(_BACKOFF_ORDER, _BACKOFF_ORDER_MESSAGE, ".initialBackoff"),)
+
     max_attempts: int = Field(default=5, ge=1, le=20, description="Attempts in all.")
-    initial_backoff: Duration = Field(default="1s", description="First wait.")
-    max_backoff: Duration = Field(default="1m", description="Longest wait.")
+    initial_backoff: Annotated[Duration, Between("10ms", "5m")] = Field(
+        default=Duration("1s"), description="First wait, at most maxBackoff."
+    )
+    max_backoff: Annotated[Duration, Between("10ms", "5m")] = Field(
+        default=Duration("1m"), description="Longest wait."
+    )
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> Retry:
+        if self.initial_backoff.delta > self.max_backoff.delta:
+            raise ValueError(_BACKOFF_ORDER_MESSAGE)
+        return self
 
 
 class Templates(WatchkeeperModel):
@@ -236,7 +256,9 @@ class NotificationChannelSpec(SpecModel):
     )
     rate_limit: RateLimit = Field(default_factory=RateLimit, description="Rate limit.")
     retry: Retry = Field(default_factory=Retry, description="Retry policy.")
-    timeout: Duration = Field(default="10s", description="Timeout of one request.")
+    timeout: Annotated[Duration, Between("100ms", "5m")] = Field(
+        default=Duration("10s"), description="Timeout of one request."
+    )
     send_resolved: bool = Field(default=True, description="Send resolved notifications.")
     templates: Templates | None = Field(default=None, description="Message overrides.")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
-from .common import Duration, SecretKeyRef, WatchkeeperModel
+from .common import Between, Duration, SecretKeyRef, WatchkeeperModel
 
 
 class BasicAuth(WatchkeeperModel):
@@ -43,4 +45,6 @@ class PrometheusSource(WatchkeeperModel):
     ca_secret_ref: SecretKeyRef | None = Field(
         default=None, description="Secret key holding a PEM CA bundle to verify the server."
     )
-    timeout: Duration = Field(default="10s", description="Timeout of one query.")
+    timeout: Annotated[Duration, Between("100ms", "5m")] = Field(
+        default=Duration("10s"), description="Timeout of one query."
+    )

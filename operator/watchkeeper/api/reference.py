@@ -58,6 +58,33 @@ def _all_rules(node: dict[str, Any]) -> list[str]:
     return found
 
 
+def _limited(node: dict[str, Any], prefix: str) -> list[tuple[str, str]]:
+    """(field, limits) for every field whose description ends in its limits."""
+    found = []
+    for name, prop in node.get("properties", {}).items():
+        path = f"{prefix}.{name}".lstrip(".")
+        _, said, limits = str(prop.get("description", "")).rpartition(" Must be ")
+        if said:
+            found.append((path, limits.rstrip(".")))
+        if prop.get("type") == "array":
+            found += _limited(prop.get("items", {}), f"{path}[]")
+        else:
+            found += _limited(prop, path)
+    return found
+
+
+def limits_table(kinds: tuple[KindDefinition, ...]) -> str:
+    """The limits of every bounded spec field; fields of a kind with the same limits share
+    a row. Part of this reference and of the README."""
+    lines = ["| kind | fields | must be |", "|---|---|---|"]
+    for kind in kinds:
+        rows: dict[str, list[str]] = {}
+        for path, limits in _limited(model_schema(kind.spec), ""):
+            rows.setdefault(limits, []).append(f"`{path}`")
+        lines += [f"| {kind.kind} | {', '.join(f)} | {limits} |" for limits, f in rows.items()]
+    return "\n".join(lines) + "\n"
+
+
 def reference(kinds: tuple[KindDefinition, ...]) -> str:
     """The whole API reference."""
     head = (
@@ -65,4 +92,5 @@ def reference(kinds: tuple[KindDefinition, ...]) -> str:
         "Durations are strings such as `30s`, `5m`, `1h30m` (units h, m, s, ms).\n"
         "Secrets are referenced as `{name, key}` in the object's namespace.\n"
     )
-    return head + "\n" + "\n".join(kind_reference(k) for k in kinds)
+    limits = "## Limits\n\n" + limits_table(kinds)
+    return head + "\n" + limits + "\n" + "\n".join(kind_reference(k) for k in kinds)

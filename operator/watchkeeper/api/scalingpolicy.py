@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
 from .common import (
+    INT32_MAX,
+    Between,
     Condition,
     Duration,
     KindDefinition,
@@ -16,11 +17,11 @@ from .common import (
     ObjectReference,
     PrinterColumn,
     SpecModel,
+    Timestamp,
     WatchkeeperModel,
     age_column,
     cel,
     conditions_field,
-    parse_duration,
     ready_column,
 )
 from .prometheus_source import PrometheusSource
@@ -28,55 +29,27 @@ from .prometheus_source import PrometheusSource
 HISTORY_LIMIT = 50
 
 
-def _check_timestamp(text: str) -> str:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
-        raise ValueError(f"{text!r} is not an RFC 3339 time with a zone, e.g. 2026-11-28T23:00:00Z")
-    return text
-
-
-Timestamp = Annotated[
-    str,
-    Field(min_length=20, max_length=40, json_schema_extra={"format": "date-time"}),
-    AfterValidator(_check_timestamp),
-]
-"""An RFC 3339 time with a zone, e.g. ``2026-11-28T23:00:00Z``."""
-
-
-def _range_message(field: str, low: str, high: str, strict: bool) -> str:
-    return f"{field} must be {'more than' if strict else 'at least'} {low} and at most {high}"
-
-
-def _duration_range(field: str, low: str, high: str, strict: bool = False) -> dict[str, str]:
-    """A CEL rule bounding a duration field; its twin is :func:`_check_range`."""
-    above = ">" if strict else ">="
-    return cel(
-        f"!has(self.{field}) || (duration(self.{field}) {above} duration('{low}') && "
-        f"duration(self.{field}) <= duration('{high}'))",
-        _range_message(field, low, high, strict),
-        f".{field}",
-    )
-
-
-def _check_range(field: str, text: str | None, low: str, high: str, strict: bool = False) -> None:
-    """The model's twin of :func:`_duration_range`."""
-    if text is None:
-        return
-    value, lowest = parse_duration(text), parse_duration(low)
-    if value > parse_duration(high) or value < lowest or (strict and value == lowest):
-        raise ValueError(_range_message(field, low, high, strict))
+# `version` or `group/version`: a DNS subdomain group and a DNS label version (v1, v2beta1).
+_API_VERSION_PATTERN = (
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[a-z]([-a-z0-9]*[a-z0-9])?$"
+)
+# A kind is a DNS-1035 label once lowercased, as the API server requires of a CRD's kind.
+_KIND_PATTERN = r"^[A-Za-z]([-A-Za-z0-9]*[A-Za-z0-9])?$"
 
 
 class TargetRef(WatchkeeperModel):
     """The workload to scale, through its /scale subresource."""
 
     api_version: str = Field(
-        default="apps/v1", min_length=1, max_length=253, description="e.g. apps/v1."
+        default="apps/v1",
+        max_length=317,
+        pattern=_API_VERSION_PATTERN,
+        description="`group/version` (e.g. apps/v1), or `version` for the core group.",
     )
-    kind: str = Field(min_length=1, max_length=63, description="e.g. Deployment, StatefulSet.")
+    kind: str = Field(
+        max_length=63, pattern=_KIND_PATTERN, description="e.g. Deployment, StatefulSet."
+    )
     name: ObjectName = Field(description="Name, in the policy's namespace.")
 
 
@@ -91,6 +64,8 @@ class MetricTarget(WatchkeeperModel):
     type: TargetType = Field(description="Value: the whole query; AverageValue: per replica.")
     value: float = Field(
         ge=0.001,
+        le=1e15,
+        allow_inf_nan=False,
         description="The target. Compared in thousandths, as the HPA compares quantities "
         "(a target of 0.0015 acts as 0.002).",
     )
@@ -119,16 +94,11 @@ class PolicyType(StrEnum):
 class ScalingRule(WatchkeeperModel):
     """At most `value` pods (or percent) of change within `period`."""
 
-    cel_rules = (_duration_range("period", "0s", "30m", strict=True),)
-
     type: PolicyType = Field(description="Pods or Percent.")
-    value: int = Field(gt=0, description="How many pods, or what percentage.")
-    period: Duration = Field(description="The window the limit applies to (at most 30m).")
-
-    @model_validator(mode="after")
-    def _period(self) -> ScalingRule:
-        _check_range("period", self.period, "0s", "30m", strict=True)
-        return self
+    value: int = Field(gt=0, le=INT32_MAX, description="How many pods, or what percentage.")
+    period: Annotated[Duration, Between("0s", "30m", low_excluded=True)] = Field(
+        description="The window the limit applies to."
+    )
 
 
 class SelectPolicy(StrEnum):
@@ -140,11 +110,9 @@ class SelectPolicy(StrEnum):
 class ScalingDirection(WatchkeeperModel):
     """Behaviour in one direction; unset fields come from the preset."""
 
-    cel_rules = (_duration_range("stabilizationWindow", "0s", "1h"),)
-
-    stabilization_window: Duration | None = Field(
+    stabilization_window: Annotated[Duration, Between("0s", "1h")] | None = Field(
         default=None,
-        description="Use the most conservative recommendation from this window (at most 1h).",
+        description="Use the most conservative recommendation from this window.",
     )
     policies: list[ScalingRule] | None = Field(
         default=None, min_length=1, max_length=10, description="Rate limits of change."
@@ -154,11 +122,6 @@ class ScalingDirection(WatchkeeperModel):
         description="Max (the policy allowing the most change), Min (the least) or Disabled "
         "(no scaling in this direction).",
     )
-
-    @model_validator(mode="after")
-    def _window(self) -> ScalingDirection:
-        _check_range("stabilizationWindow", self.stabilization_window, "0s", "1h")
-        return self
 
 
 class Behavior(WatchkeeperModel):
@@ -183,6 +146,7 @@ class Fallback(WatchkeeperModel):
     replicas: int | None = Field(
         default=None,
         ge=0,
+        le=INT32_MAX,
         description="Scale up to at least this many (never down: missing data never scales "
         "down); unset holds the current count.",
     )
@@ -197,30 +161,25 @@ class PredictiveMode(StrEnum):
 class Predictive(WatchkeeperModel):
     """Forecast metrics with predict_linear."""
 
-    cel_rules = (
-        _duration_range("lookback", "0s", "24h", strict=True),
-        _duration_range("horizon", "0s", "24h", strict=True),
-    )
-
     mode: PredictiveMode = Field(
         default=PredictiveMode.OFF,
         description="Off; Shadow (forecast and measure the forecast's error, never act on it); "
         "Active (scale on the larger of the reactive and the forecast recommendation).",
     )
-    lookback: Duration = Field(default="30m", description="History the forecast fits.")
-    horizon: Duration = Field(default="5m", description="How far ahead to forecast.")
-
-    @model_validator(mode="after")
-    def _positive(self) -> Predictive:
-        _check_range("lookback", self.lookback, "0s", "24h", strict=True)
-        _check_range("horizon", self.horizon, "0s", "24h", strict=True)
-        return self
+    lookback: Annotated[Duration, Between("0s", "24h", low_excluded=True)] = Field(
+        default=Duration("30m"), description="History the forecast fits."
+    )
+    horizon: Annotated[Duration, Between("0s", "24h", low_excluded=True)] = Field(
+        default=Duration("5m"), description="How far ahead to forecast."
+    )
 
 
 class Override(WatchkeeperModel):
     """A manual replica count that wins over the metrics."""
 
-    replicas: int = Field(ge=0, description="Replicas to hold, within [minReplicas, maxReplicas].")
+    replicas: int = Field(
+        ge=0, le=INT32_MAX, description="Replicas to hold, within [minReplicas, maxReplicas]."
+    )
     reason: str = Field(min_length=1, max_length=1024, description="Why; recorded in history.")
     until: Timestamp | None = Field(
         default=None, description="RFC 3339 time the override ends; unset means until removed."
@@ -250,20 +209,19 @@ class ScalingPolicySpec(SpecModel):
             "override.replicas must lie within [minReplicas, maxReplicas]",
             ".override.replicas",
         ),
-        _duration_range("evaluationInterval", "1s", "1h"),
     )
 
     target_ref: TargetRef = Field(description="The workload to scale.")
-    min_replicas: int = Field(default=1, ge=0, description="Lower bound.")
-    max_replicas: int = Field(ge=1, description="Upper bound.")
+    min_replicas: int = Field(default=1, ge=0, le=INT32_MAX, description="Lower bound.")
+    max_replicas: int = Field(ge=1, le=INT32_MAX, description="Upper bound.")
     metrics: list[Metric] = Field(
         min_length=1,
         max_length=10,
         description="Metrics; the highest recommendation wins.",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
-    evaluation_interval: Duration = Field(
-        default="15s", description="How often to evaluate (1s to 1h)."
+    evaluation_interval: Annotated[Duration, Between("1s", "1h")] = Field(
+        default=Duration("15s"), description="How often to evaluate."
     )
     tolerance: float = Field(
         default=0.1, ge=0, lt=1, description="No change while |value/target - 1| <= this."
@@ -276,8 +234,8 @@ class ScalingPolicySpec(SpecModel):
     behavior: Behavior | None = Field(
         default=None, description="Overrides the preset, field by field."
     )
-    cooldown: Duration = Field(
-        default="5m", description="No scale-down sooner than this after a scale event."
+    cooldown: Annotated[Duration, Between("0s", "24h")] = Field(
+        default=Duration("5m"), description="No scale-down sooner than this after a scale event."
     )
     fallback: Fallback | None = Field(
         default=None,
@@ -307,7 +265,6 @@ class ScalingPolicySpec(SpecModel):
             replicas = block.replicas if block else None
             if replicas is not None and not self.min_replicas <= replicas <= self.max_replicas:
                 raise ValueError(f"{name}.replicas must lie within [minReplicas, maxReplicas]")
-        _check_range("evaluationInterval", self.evaluation_interval, "1s", "1h")
         return self
 
 

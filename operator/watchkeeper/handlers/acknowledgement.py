@@ -1,27 +1,40 @@
 """Acknowledgement of Alerts: every change of an Alert (spec.acknowledgement, also what
 `watchkeeper ack` sets, or the annotation watchkeeper.io/ack=WHO) goes to the notifier of
-its policy, which records the acknowledgement in status with the notices it owes."""
+the policy that owns it, which records the acknowledgement in status together with the
+notices it owes (runtime/notifier.py `AlertNotifier.acknowledged`)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import kopf
 
-from watchkeeper.api import ALERT, GROUP, VERSION
-from watchkeeper.api.alert import POLICY_LABEL
+from watchkeeper.api import ALERT, ALERT_POLICY, GROUP, VERSION
+from watchkeeper.kube.calls import KubeError
+from watchkeeper.runtime.app import Runtime
 from watchkeeper.runtime.config import OperatorConfig
+
+LOGGER = logging.getLogger("watchkeeper.acknowledgement")
 
 
 async def record(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    """On every change of an Alert: hand it to its policy's notifier."""
-    if type == "DELETED":
+    """On every change of an Alert: hand it to its policy's notifier (on the leader)."""
+    runtime: Runtime = memo.runtime
+    if not runtime.leading or type == "DELETED":
         return
-    policy = (body.metadata.labels or {}).get(POLICY_LABEL)
-    notifiers = getattr(memo, "notifiers", None) or {}
-    notifier = notifiers.get((str(body.metadata.namespace), policy))
-    if notifier is not None:
-        await notifier.acknowledged(body)
+    owners = body.metadata.get("ownerReferences") or []
+    policy = next((o["name"] for o in owners if o.get("kind") == ALERT_POLICY.kind), None)
+    namespace = str(body.metadata.namespace)
+    evaluator = runtime.alerting.evaluator(namespace, policy) if policy else None
+    if evaluator is None:
+        return  # not (yet) evaluated on this replica: its first round loads the Alert
+    try:
+        await evaluator.notifier.acknowledged(body)
+    except KubeError as error:  # held in the writer's record; the next write carries it
+        LOGGER.debug(
+            "Alert %s/%s: acknowledgement not written yet: %s", namespace, body.metadata.name, error
+        )
 
 
 def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:

@@ -1,58 +1,42 @@
-"""Bridge until the scheduler lands: feeds the watched-object cache (runtime/objects.py)
-from kopf's watch streams and builds the Services every runtime service is given."""
+"""Every watched object reaches the runtime: created, changed, listed at start or deleted.
+Registration only; what happens next is the runtime's business."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import kopf
 
-from watchkeeper.api import ESCALATION_POLICY, GROUP, NOTIFICATION_CHANNEL, SCALING_POLICY, VERSION
-from watchkeeper.api.common import KindDefinition
-from watchkeeper.kube.alerts import AlertStore
-from watchkeeper.kube.events import Events
-from watchkeeper.runtime.config import OperatorConfig
-from watchkeeper.runtime.objects import ObjectCache
-from watchkeeper.runtime.services import Services
-
-CACHED = (NOTIFICATION_CHANNEL, ESCALATION_POLICY, SCALING_POLICY)
+from watchkeeper.api import GROUP, KINDS, VERSION, KindDefinition
+from watchkeeper.runtime.app import Runtime
 
 
-def services_of(memo: kopf.Memo) -> Services:
-    """The operator's Services, built on first use (after every startup handler ran)."""
-    if getattr(memo, "services", None) is None:
-        kube = memo.kube
-        memo.services = Services(
-            config=memo.config,
-            kube=kube,
-            alerts=AlertStore(kube.api_client),
-            events=Events(kube.api_client),
-            prometheus=memo.prometheus,
-            dispatcher=memo.dispatcher,
-            objects=memo.objects,
-        )
-    services: Services = memo.services
-    return services
-
-
-def _watcher(kind: KindDefinition) -> Any:
-    async def watch(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+def _handler_for(kind: KindDefinition) -> Callable[..., Awaitable[None]]:
+    async def handler(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        runtime: Runtime = memo.runtime
         if type == "DELETED":
-            memo.objects.remove(kind, str(body.metadata.namespace), str(body.metadata.name))
+            await runtime.gone(kind, _plain(body))
         else:
-            memo.objects.put(kind, dict(body))
+            await runtime.seen(kind, _plain(body))
 
-    return watch
-
-
-async def _start(memo: kopf.Memo, **_: Any) -> None:
-    memo.objects = ObjectCache()
-    memo.notifiers = {}
+    handler.__name__ = f"watch_{kind.singular}"
+    return handler
 
 
-def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
-    kopf.on.startup(registry=registry)(_start)
-    for kind in CACHED:
-        kopf.on.event(GROUP, VERSION, kind.plural, registry=registry, id=f"cache-{kind.plural}")(
-            _watcher(kind)
+def _plain(body: kopf.Body) -> dict[str, Any]:
+    """A detached copy: kopf's Body is a live view that changes under us."""
+    return {
+        "apiVersion": body.get("apiVersion"),
+        "kind": body.get("kind"),
+        "metadata": dict(body.metadata),
+        "spec": dict(body.get("spec") or {}),
+        "status": dict(body.get("status") or {}),
+    }
+
+
+def register(registry: kopf.OperatorRegistry) -> None:
+    for kind in KINDS:
+        kopf.on.event(GROUP, VERSION, kind.plural, registry=registry, id="watch")(
+            _handler_for(kind)
         )

@@ -1,63 +1,66 @@
-"""Start kopf with Watchkeeper's settings, all in one place."""
+"""Start kopf with Watchkeeper's settings, all in one place.
+
+kopf only watches: every handler is an `on.event` that hands the object to the runtime
+(no finalizers, no progress annotations, no daemons or timers per object). Events are
+posted by the runtime itself (kube/events.py), so kopf's posting level only concerns
+kopf's own messages. Leader election is ours (a Lease, see runtime/leadership.py), not
+kopf's peering, so every replica runs standalone and keeps its caches warm."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 import kopf
-from prometheus_client import start_http_server
 
-from watchkeeper.handlers import (
-    acknowledgement,
-    alertpolicy,
-    escalationpolicy,
-    notificationchannel,
-    objects,
-    readiness,
-    scalingpolicy,
-)
-from watchkeeper.kube.client import Kube
-from watchkeeper.prometheus.client import PrometheusClient
+from watchkeeper.handlers import acknowledgement, objects
+from watchkeeper.runtime.app import Runtime
 from watchkeeper.runtime.config import OperatorConfig
 
 PREFIX = "watchkeeper.io"
-HANDLER_MODULES = (
-    objects,
-    readiness,
-    alertpolicy,
-    acknowledgement,
-    notificationchannel,
-    scalingpolicy,
-    escalationpolicy,
-)
+
+
+class RepeatedRetries(logging.Filter):
+    """During an API-server outage kopf logs every retry of every watch request: keep the
+    first failure of each request, drop the repeats (the runtime's health log says when
+    the API server is back)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not message.startswith("Request attempt #") or message.startswith(
+            "Request attempt #1 "
+        )
+
+
+class ForeverBackoffs:
+    """kopf's API retries, never exhausted (an exhausted retry ends the operator)."""
+
+    def __iter__(self) -> Any:
+        yield from (1, 2, 5)
+        while True:
+            yield 10
 
 
 async def _configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
-    config: OperatorConfig = memo.config
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=PREFIX, key="last-handled-configuration"
     )
     settings.persistence.finalizer = f"{PREFIX}/finalizer"
-    settings.posting.level = logging.WARNING
-    settings.batching.worker_limit = 32
+    settings.posting.level = logging.WARNING  # kopf's own messages; ours go through kube/
+    settings.batching.worker_limit = 64
     settings.watching.server_timeout = 300
-    settings.execution.max_workers = 16
+    settings.watching.connect_timeout = 10
     settings.networking.request_timeout = 30
-    settings.peering.standalone = config.peering is None
-    if config.peering:
-        settings.peering.name = config.peering
-        settings.peering.mandatory = True
-    memo.kube = await asyncio.to_thread(Kube.connect)
-    memo.prometheus = PrometheusClient()
-    if config.metrics_port is not None:
-        start_http_server(config.metrics_port)
+    settings.networking.error_backoffs = ForeverBackoffs()
+    settings.peering.standalone = True
+    runtime: Runtime = memo.runtime
+    await runtime.start()
 
 
 async def _cleanup(memo: kopf.Memo, **_: Any) -> None:
-    await memo.prometheus.close()
+    runtime: Runtime = memo.runtime
+    await runtime.stop()
 
 
 def run_operator(config: OperatorConfig, verbose: bool = False) -> None:
@@ -66,15 +69,16 @@ def run_operator(config: OperatorConfig, verbose: bool = False) -> None:
     kopf.on.startup(registry=registry)(_configure)
     kopf.on.cleanup(registry=registry)(_cleanup)
     kopf.on.login(registry=registry)(kopf.login_via_client)
-    for module in HANDLER_MODULES:
-        module.register(registry, config)
+    objects.register(registry)
+    acknowledgement.register(registry, config)
     kopf.configure(verbose=verbose)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RepeatedRetries())
     kopf.run(
         registry=registry,
-        standalone=config.peering is None,
-        peering_name=config.peering,
+        standalone=True,
         clusterwide=not config.namespaces,
         namespaces=list(config.namespaces),
         liveness_endpoint=config.liveness_endpoint,
-        memo=kopf.Memo(config=config),
+        memo=kopf.Memo(runtime=Runtime(config)),
     )

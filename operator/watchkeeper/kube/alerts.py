@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from kubernetes import client
@@ -32,6 +33,19 @@ class AlertStore:
             label_selector=selector,
         )
         items: list[dict[str, Any]] = result["items"]  # type: ignore[index]
+        return items
+
+    async def list_all(self, namespaces: Sequence[str]) -> list[dict[str, Any]]:
+        """Every Alert in these namespaces (every namespace when empty): one request per
+        namespace, to prime the operator's cache before its watch starts."""
+        if not namespaces:
+            listed = await run_blocking(
+                self._custom.list_cluster_custom_object, GROUP, VERSION, ALERT.plural
+            )
+            return list(listed["items"])  # type: ignore[index]
+        items: list[dict[str, Any]] = []
+        for namespace in namespaces:
+            items += await self.list_labelled(namespace, "")
         return items
 
     async def create(

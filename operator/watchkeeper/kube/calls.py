@@ -54,6 +54,10 @@ class TimedApiClient(client.ApiClient):
 _EXECUTOR = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="kube")
 
 
+CLIENT_ERRORS = (ApiException, DynamicApiError, urllib3.exceptions.HTTPError, OSError, TimeoutError)
+"""What the Kubernetes client raises; our adapters' own errors pass through unchanged."""
+
+
 def typed(error: BaseException) -> KubeError:
     """The typed form of an exception raised by the Kubernetes client."""
     status = getattr(error, "status", None)
@@ -63,17 +67,13 @@ def typed(error: BaseException) -> KubeError:
         if status == 429 or status >= 500:
             return KubeUnavailable(message, status)
         return KubeRejected(message, status)
-    if isinstance(error, urllib3.exceptions.HTTPError | OSError | TimeoutError):
-        return KubeUnavailable(f"the API server is unreachable: {type(error).__name__}")
-    return KubeUnavailable(f"the Kubernetes client failed: {type(error).__name__}")
+    return KubeUnavailable(f"the API server is unreachable: {type(error).__name__}")
 
 
 async def run_blocking(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run a blocking client call in the Kubernetes pool; raise only KubeError."""
+    """Run a blocking call in the Kubernetes pool; client errors become KubeError."""
     loop = asyncio.get_running_loop()
     try:
         return await loop.run_in_executor(_EXECUTOR, functools.partial(fn, *args, **kwargs))
-    except KubeError:
-        raise
-    except Exception as error:
+    except CLIENT_ERRORS as error:
         raise typed(error) from None

@@ -44,6 +44,10 @@ class Kube:
             self._dynamic = DynamicClient(self._api)
         return self._dynamic
 
+    async def ping(self) -> None:
+        """Ask the API server for its version; raises KubeError when it does not answer."""
+        await run_blocking(client.VersionApi(self._api).get_code)
+
     async def apply_status(
         self,
         kind: KindDefinition,

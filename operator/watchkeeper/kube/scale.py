@@ -5,6 +5,7 @@ The official client is synchronous: every call runs in a worker thread."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -18,7 +19,6 @@ from kubernetes.dynamic.exceptions import (
     ResourceNotFoundError,
 )
 
-from watchkeeper.api import GROUP, SCALING_POLICY, VERSION
 from watchkeeper.api.scalingpolicy import TargetRef
 from watchkeeper.kube.calls import run_blocking
 
@@ -58,11 +58,40 @@ class Claim:
     name: str
 
 
+@dataclass(frozen=True)
+class Autoscaler:
+    """An HPA or a ScaledObject, and the workload it scales (a scaleTargetRef dict)."""
+
+    kind: str
+    name: str
+    target: dict[str, Any]
+
+
+def claims_on(
+    target: TargetRef,
+    policy: str,
+    created: str,
+    autoscalers: Iterable[Autoscaler],
+    scaling_policies: Iterable[Mapping[str, Any]],
+) -> list[Claim]:
+    """The autoscalers and older ScalingPolicies (created before `created`, or at the same
+    second with a smaller name) that target the same workload as `target`."""
+    found = [Claim(a.kind, a.name) for a in autoscalers if _targets(a.target, target, "", "")]
+    found += [
+        Claim("ScalingPolicy", obj["metadata"]["name"])
+        for obj in scaling_policies
+        if obj.get("spec")
+        and _older(obj["metadata"], policy, created)
+        and _targets(obj["spec"].get("targetRef") or {}, target, "", "apps/v1")
+    ]
+    return found
+
+
 def _group(api_version: str) -> str:
     return api_version.rpartition("/")[0]
 
 
-def _targets(ref: dict[str, Any], target: TargetRef, kind: str, api_version: str) -> bool:
+def _targets(ref: Mapping[str, Any], target: TargetRef, kind: str, api_version: str) -> bool:
     """Whether a scaleTargetRef-like dict (with defaults) names `target`."""
     return (
         ref.get("name") == target.name
@@ -90,12 +119,9 @@ class Scales:
         someone else changed them."""
         await run_blocking(self._set, namespace, target, scale, replicas)
 
-    async def claims(
-        self, namespace: str, target: TargetRef, policy: str, created: str
-    ) -> list[Claim]:
-        """HPAs, ScaledObjects and older ScalingPolicies (created before `created`, or at
-        the same second with a smaller name) that target the same workload."""
-        return await run_blocking(self._claims, namespace, target, policy, created)
+    async def autoscalers(self, namespace: str) -> list[Autoscaler]:
+        """The HPAs and KEDA ScaledObjects of a namespace (one LIST each)."""
+        return await run_blocking(self._autoscalers, namespace)
 
     def _scale_resource(self, target: TargetRef) -> Any:
         if self._dynamic is None:
@@ -138,26 +164,27 @@ class Scales:
                 raise ScaleError(f"writing /scale failed: {error.summary()}") from None
         raise ScaleError(f"the write conflicted {CONFLICT_RETRIES} times in a row")
 
-    def _claims(self, namespace: str, target: TargetRef, policy: str, created: str) -> list[Claim]:
+    def _autoscalers(self, namespace: str) -> list[Autoscaler]:
         try:
             hpas = client.AutoscalingV2Api(self._api).list_namespaced_horizontal_pod_autoscaler(
                 namespace
             )
             found = [
-                Claim("HorizontalPodAutoscaler", str(hpa.metadata and hpa.metadata.name))
+                Autoscaler(
+                    "HorizontalPodAutoscaler",
+                    str(hpa.metadata and hpa.metadata.name),
+                    _ref_dict(self._api, hpa.spec.scale_target_ref),
+                )
                 for hpa in hpas.items
-                if _targets(_ref_dict(self._api, hpa.spec.scale_target_ref), target, "", "")
             ]
             found += [
-                Claim("ScaledObject", obj["metadata"]["name"])
+                Autoscaler(
+                    "ScaledObject",
+                    obj["metadata"]["name"],
+                    {"kind": KEDA_KIND, "apiVersion": "apps/v1"}
+                    | (obj["spec"].get("scaleTargetRef") or {}),
+                )
                 for obj in self._list_custom("keda.sh", "v1alpha1", namespace, "scaledobjects")
-                if _targets(obj["spec"].get("scaleTargetRef") or {}, target, KEDA_KIND, "apps/v1")
-            ]
-            found += [
-                Claim("ScalingPolicy", obj["metadata"]["name"])
-                for obj in self._list_custom(GROUP, VERSION, namespace, SCALING_POLICY.plural)
-                if _older(obj["metadata"], policy, created)
-                and _targets(obj["spec"].get("targetRef") or {}, target, "", "apps/v1")
             ]
         except ApiException as error:
             raise ClaimCheckFailed(
@@ -190,7 +217,7 @@ def _ref_dict(api: client.ApiClient, ref: object) -> dict[str, Any]:
     return data
 
 
-def _older(metadata: dict[str, Any], policy: str, created: str) -> bool:
+def _older(metadata: Mapping[str, Any], policy: str, created: str) -> bool:
     """Whether another policy came first: earlier creation, or the same second and a
     smaller name (RFC 3339 UTC timestamps sort as text)."""
     if metadata.get("deletionTimestamp") or metadata["name"] == policy:

@@ -15,6 +15,7 @@ from typing import ClassVar
 import aiosmtplib
 
 from watchkeeper.api.notificationchannel import EmailConfig, TLSMode
+from watchkeeper.notify.http import check_destination
 from watchkeeper.notify.message import Event
 from watchkeeper.notify.sender import ALERT_EVENTS, Permanent, SendContext, Transient
 from watchkeeper.notify.templates import BODY, TITLE
@@ -97,11 +98,12 @@ class EmailSender:
         tls_context = None
         if smtp.ca_secret_ref is not None:
             tls_context = ssl.create_default_context(
-                cadata=await ctx.secrets.get(smtp.ca_secret_ref)
+                cadata=await ctx.secrets.get(smtp.ca_secret_ref, multiline=True)
             )
         message = build(ctx)
 
         async def attempt() -> None:
+            await check_destination(smtp.host, ctx.destinations, ctx.timeout)
             try:
                 await aiosmtplib.send(
                     message,

@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import random
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, quote_plus, urlsplit
 
 import httpx
 
 from watchkeeper.api.common import SecretKeyRef, WatchkeeperModel
+from watchkeeper.api.destinations import DestinationPolicy
 from watchkeeper.api.notificationchannel import (
     NotificationChannelSpec,
     NotificationChannelStatus,
@@ -77,6 +81,44 @@ class Permanent(Exception):
     """One attempt failed in a way that retrying cannot fix: a 4xx, a rejected login."""
 
 
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+"""C0 and C1 control characters and DEL: never part of a token, a key or a URL."""
+LINE_BREAKS = re.compile("\r?\n")
+
+
+def _base64_cores(data: bytes) -> set[str]:
+    """The base64 text `data` turns into wherever it sits in a longer encoded string
+    (three alignments, without the characters its neighbours share)."""
+    cores = set()
+    for shift in range(3):
+        encoded = base64.b64encode(bytes(shift) + data + bytes(3)).decode()
+        start, end = -(-8 * shift // 6), 8 * (shift + len(data)) // 6
+        cores |= {encoded[start:end], encoded[start:end].replace("+", "-").replace("/", "_")}
+    return {core for core in cores if len(core) >= 8}
+
+
+def representations(value: str) -> set[str]:
+    """The forms a value takes in error texts and payloads: as is, repr-, bytes-, JSON-
+    and URL-escaped, and base64 (also inside a longer string, like basic auth)."""
+    data = value.encode()
+    forms = {
+        value,
+        repr(value)[1:-1],
+        ascii(value)[1:-1],
+        repr(data)[2:-1],
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        quote(value, safe=""),
+        quote(value),
+        quote_plus(value),
+        base64.b64encode(data).decode(),
+        base64.urlsafe_b64encode(data).decode(),
+    }
+    if len(value) >= 6:
+        forms |= _base64_cores(data)
+    return {form for form in forms if form}
+
+
 class Secrets:
     """Reads a channel's Secrets and remembers every value, to scrub it from any text."""
 
@@ -87,8 +129,12 @@ class Secrets:
         self._namespace = namespace
         self._values: set[str] = set()
 
-    async def get(self, ref: SecretKeyRef) -> str:
-        """The value (stripped of surrounding whitespace); remembered for scrubbing."""
+    async def get(self, ref: SecretKeyRef, *, multiline: bool = False) -> str:
+        """The value (stripped of surrounding whitespace); remembered for scrubbing.
+
+        A value with a control character inside (a line break unless `multiline`, as in
+        a PEM certificate) is refused: in a header or URL it would smuggle more in.
+        """
         try:
             value = (await self._reader(self._namespace, ref)).strip()
         except Exception as error:  # SecretUnavailable and API errors alike
@@ -97,13 +143,20 @@ class Secrets:
         if "://" in value:  # a URL with a token: its path and query are secret on their own
             parts = urlsplit(value)
             self._values |= {p for p in (parts.path, parts.query) if len(p) >= 8}
+        if CONTROL.search(LINE_BREAKS.sub("", value) if multiline else value):
+            raise DeliveryFailed(
+                f"Secret {ref.name} key {ref.key} holds a control character (a line break?) "
+                "inside its value; remove it",
+                retryable=True,
+            )
         return value
 
     def scrub(self, text: str) -> str:
-        """`text` with every secret value seen so far masked, longest first."""
-        for value in sorted(self._values, key=len, reverse=True):
-            if value:
-                text = text.replace(value, self.MASK)
+        """`text` with every secret value seen so far masked, in every representation,
+        longest first."""
+        forms = set().union(*(representations(v) for v in self._values if v))
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, self.MASK)
         return text
 
 
@@ -122,6 +175,7 @@ class SendContext:
     sleep: Callable[[float], Awaitable[None]]
     draw: Callable[[], float] = random.random
     attempts: int = 0
+    destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
 
     def config(self, kind: type[M]) -> M:
         """The channel's config block, typed."""

@@ -3,15 +3,18 @@ chat.postMessage with a bot token and a channel."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any, ClassVar
-
-import httpx
 
 from watchkeeper.api.notificationchannel import SlackConfig
 from watchkeeper.notify import http
 from watchkeeper.notify.message import Event, Notification
 from watchkeeper.notify.sender import ALERT_EVENTS, Message, Permanent, SendContext, Transient
 from watchkeeper.notify.templates import CHAT_BODY, TITLE, cut, facts
+
+ERROR_CODE = re.compile("[a-z_]{1,64}")
+"""The shape of Slack's error codes: anything else in the answer is not shown."""
 
 
 def _escape(text: str) -> str:
@@ -41,14 +44,18 @@ def blocks(notification: Notification, message: Message) -> list[dict[str, Any]]
     return result
 
 
-def _check_api_answer(response: httpx.Response) -> None:
-    """chat.postMessage answers 200 even on errors: {"ok": false, "error": "..."}."""
+def _check_api_answer(body: bytes) -> None:
+    """chat.postMessage answers 200 even on errors: {"ok": false, "error": "..."}. Only an
+    error code of Slack's documented shape (`channel_not_found`) is shown."""
     try:
-        answer = response.json()
+        answer = json.loads(body)
     except ValueError:
         raise Permanent("Slack answered with something other than JSON") from None
+    if not isinstance(answer, dict):
+        raise Permanent("Slack answered with something other than a JSON object")
     if not answer.get("ok"):
-        error = str(answer.get("error", "unknown error"))
+        error = str(answer.get("error", ""))
+        error = error if ERROR_CODE.fullmatch(error) else "(unrecognized error)"
         if error in ("ratelimited", "service_unavailable", "fatal_error", "internal_error"):
             raise Transient(f"Slack error {error}")
         raise Permanent(f"Slack error {error}")

@@ -7,7 +7,7 @@ import dataclasses
 from typing import Any
 
 from watchkeeper.api.notificationchannel import Templates
-from watchkeeper.engine.templating import TemplateFailed, render
+from watchkeeper.engine.templating import RenderAll, TemplateFailed, render, render_all
 from watchkeeper.notify.message import Event, Notification
 from watchkeeper.notify.sender import Message
 
@@ -82,6 +82,37 @@ def context(notification: Notification, channel: str) -> dict[str, Any]:
     return variables
 
 
+def _default(source: str, variables: dict[str, Any], warnings: list[str], name: str) -> str:
+    """A default template (ours, trusted to be quick); should it fail, a plain text."""
+    try:
+        return render(source, variables)
+    except TemplateFailed as error:
+        warnings.append(f"default {name} template failed: {error}")
+        return f"{variables['headline']}: {variables['alert'] or variables['channel']}"
+
+
+def _compose(
+    variables: dict[str, Any],
+    name: str,
+    default: str,
+    outcome: tuple[dict[str, str], list[str]] | None,
+    warnings: list[str],
+) -> str:
+    """The text of `name`: the override's (`outcome`, None if none) if it rendered, else
+    the default's."""
+    text = None
+    if outcome is not None:
+        rendered, errors = outcome
+        if errors:
+            reasons = "; ".join(e.removeprefix(f"{name}: ") for e in errors)
+            warnings.append(f"templates.{name}: {reasons}; the default was used")
+        else:
+            text = rendered[name]
+    if text is None:
+        text = _default(default, variables, warnings, name)
+    return text.strip()
+
+
 def render_message(
     notification: Notification,
     channel: str,
@@ -90,24 +121,39 @@ def render_message(
 ) -> tuple[Message, str]:
     """Title and body, and a warning if an override failed (its default is used instead).
 
-    The body template also sees the rendered `title`.
+    The body template also sees the rendered `title`. Never raises. Renders on the
+    calling thread: for user templates on the event loop, use `render_message_bounded`.
     """
     variables = context(notification, channel)
     warnings: list[str] = []
-    rendered: list[str] = []
     for name, default in zip(("title", "body"), defaults, strict=True):
         source = getattr(overrides, name, None) if overrides else None
-        text = None
+        outcome = render_all({name: source}, variables) if source is not None else None
+        variables[name] = _compose(variables, name, default, outcome, warnings)
+    return Message(title=variables["title"], body=variables["body"]), "; ".join(warnings)
+
+
+async def render_message_bounded(
+    notification: Notification,
+    channel: str,
+    defaults: tuple[str, str],
+    overrides: Templates | None,
+    render_user: RenderAll,
+) -> tuple[Message, str]:
+    """`render_message`, with the channel's own templates rendered by `render_user` (a
+    bounded renderer); the defaults are ours and render in place. Never raises."""
+    variables = context(notification, channel)
+    warnings: list[str] = []
+    for name, default in zip(("title", "body"), defaults, strict=True):
+        source = getattr(overrides, name, None) if overrides else None
+        outcome = None
         if source is not None:
             try:
-                text = render(source, variables)
-            except TemplateFailed as error:
-                warnings.append(f"templates.{name}: {error}; the default was used")
-        if text is None:
-            text = render(default, variables)
-        rendered.append(text.strip())
-        variables["title"] = rendered[0]
-    return Message(title=rendered[0], body=rendered[1]), "; ".join(warnings)
+                outcome = await render_user({name: source}, dict(variables))
+            except Exception as error:  # a defect of the renderer costs one template only
+                outcome = ({}, [f"{name}: TemplateError: {type(error).__name__}"])
+        variables[name] = _compose(variables, name, default, outcome, warnings)
+    return Message(title=variables["title"], body=variables["body"]), "; ".join(warnings)
 
 
 def facts(notification: Notification) -> list[tuple[str, str]]:

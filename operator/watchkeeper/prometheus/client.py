@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+from urllib.parse import urlsplit
 
 import httpx
+
+from watchkeeper.api.destinations import DestinationPolicy
 
 
 class PrometheusError(Exception):
@@ -23,6 +27,10 @@ class QueryRejected(PrometheusError):
 
 class PrometheusUnavailable(PrometheusError):
     """Prometheus could not be reached, timed out or failed: try again later."""
+
+
+class DestinationRefused(PrometheusUnavailable):
+    """The destination policy refuses the server's address (link-local, metadata, a flag)."""
 
 
 @dataclass(frozen=True)
@@ -52,13 +60,30 @@ class Connection:
         return f"Connection(url={self.url!r})"
 
 
-class PrometheusClient:
-    """Instant queries against any number of Prometheus servers."""
+DESTINATION_RECHECK = 60.0
+"""Seconds an allowed server stays allowed before its name is resolved and checked again."""
 
-    def __init__(self) -> None:
+
+class PrometheusClient:
+    """Instant queries against any number of Prometheus servers, at most `max_in_flight`
+    requests at a time: the rest wait inside the operator (`waiting`), and a query's
+    timeout starts only once it is sent, so the operator's own queue is never reported as
+    Prometheus being slow."""
+
+    def __init__(
+        self, max_in_flight: int = 32, destinations: DestinationPolicy | None = None
+    ) -> None:
+        self._destinations = destinations or DestinationPolicy()
+        self._checked: dict[str, float] = {}  # URL -> when its destination was last allowed
         self._clients: dict[str | None, httpx.AsyncClient] = {}
         self._in_flight: dict[tuple[Connection, str, float | None], asyncio.Task[list[Sample]]] = {}
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._limits = httpx.Limits(
+            max_connections=max_in_flight, max_keepalive_connections=max_in_flight
+        )
         self.requests_sent = 0
+        self.sending = 0
+        self.waiting = 0
 
     async def query(self, conn: Connection, expr: str, at: datetime | None = None) -> list[Sample]:
         """Evaluate `expr` at `at` (default: now, on the server); one request for identical
@@ -81,11 +106,28 @@ class PrometheusClient:
             verify: ssl.SSLContext | bool = True
             if ca_pem:
                 verify = ssl.create_default_context(cadata=ca_pem)
-            self._clients[ca_pem] = httpx.AsyncClient(verify=verify)
+            self._clients[ca_pem] = httpx.AsyncClient(verify=verify, limits=self._limits)
         return self._clients[ca_pem]
 
     async def _send(self, conn: Connection, expr: str, at: float | None) -> list[Sample]:
+        self.waiting += 1
+        try:
+            await self._slots.acquire()
+        finally:
+            self.waiting -= 1
+        self.sending += 1
+        try:
+            return await self._post(conn, expr, at)
+        finally:
+            self.sending -= 1
+            self._slots.release()
+
+    async def _post(self, conn: Connection, expr: str, at: float | None) -> list[Sample]:
         params = {"query": expr} | ({"time": f"{at:.3f}"} if at is not None else {})
+        checked = self._checked.get(conn.url)
+        if checked is None or time.monotonic() - checked > DESTINATION_RECHECK:
+            await _check_destination(conn, self._destinations)
+            self._checked[conn.url] = time.monotonic()
         self.requests_sent += 1
         try:
             response = await self._client(conn.ca_pem).post(
@@ -106,6 +148,27 @@ class PrometheusClient:
                 f"Prometheus at {conn.url} is unreachable: {type(error).__name__}"
             ) from error
         return _parse(conn.url, response)
+
+
+async def _check_destination(conn: Connection, policy: DestinationPolicy) -> None:
+    """Refuse a server the policy does not allow, by name or by any address its name
+    resolves to (resolved off the event loop, in the resolver's threads)."""
+    host = urlsplit(conn.url).hostname
+    if not host:
+        return  # the HTTP client reports the malformed URL
+    refusal = policy.refusal(host, ())
+    if refusal is None:
+        try:
+            infos = await asyncio.wait_for(
+                asyncio.get_running_loop().getaddrinfo(host, None), conn.timeout
+            )
+        except (OSError, TimeoutError):
+            raise PrometheusUnavailable(
+                f"Prometheus at {conn.url}: cannot resolve {host}"
+            ) from None
+        refusal = policy.refusal(host, (str(info[4][0]) for info in infos))
+    if refusal is not None:
+        raise DestinationRefused(f"Prometheus at {conn.url}: {refusal}")
 
 
 def _parse(url: str, response: httpx.Response) -> list[Sample]:

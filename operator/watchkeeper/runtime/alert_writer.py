@@ -30,7 +30,6 @@ from watchkeeper.api.alert import (
     Obligation,
 )
 from watchkeeper.api.alertpolicy import AlertPolicySpec, Comparison
-from watchkeeper.api.common import parse_duration
 from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.alert_records import (
     alert_name,
@@ -94,7 +93,7 @@ class AlertRecord:
 
 
 def routing_of(spec: AlertPolicySpec) -> Routing:
-    repeat = parse_duration(spec.routing.repeat_interval)
+    repeat = spec.routing.repeat_interval.delta
     return Routing(tuple(spec.routing.channels), repeat, spec.routing.send_resolved)
 
 

@@ -1,8 +1,10 @@
-"""Operator-wide settings, set once from the command line and handed to every handler."""
+"""Operator-wide settings, set once from the command line and handed to every service."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from watchkeeper.api.destinations import DestinationPolicy
 
 
 @dataclass(frozen=True)
@@ -14,6 +16,12 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()
     liveness_endpoint: str | None = None
     metrics_port: int | None = None
-    peering: str | None = None
     alert_retention: float = 24 * 3600.0
-    status_heartbeat: float = 60.0
+    status_heartbeat: float = 300.0
+    max_concurrent_jobs: int = 64
+    max_prometheus_queries: int = 32
+    leader_elect: bool = False
+    lease_namespace: str = "default"
+    lease_name: str = "watchkeeper-leader"
+    destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
+    template_timeout: float = 1.0

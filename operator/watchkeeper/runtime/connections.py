@@ -3,10 +3,11 @@ server with credentials read from Secrets."""
 
 from __future__ import annotations
 
-from watchkeeper.api.common import SecretKeyRef, parse_duration
+from watchkeeper.api.common import SecretKeyRef
 from watchkeeper.api.prometheus_source import PrometheusSource
 from watchkeeper.kube.client import Kube
-from watchkeeper.kube.secrets import read_secret_value
+from watchkeeper.kube.secrets import SecretUnavailable, read_secret_value
+from watchkeeper.notify.sender import CONTROL, LINE_BREAKS
 from watchkeeper.prometheus.client import Connection
 from watchkeeper.runtime.config import OperatorConfig
 
@@ -18,8 +19,14 @@ async def resolve_connection(
     if source is None:
         return Connection(url=config.prometheus_url)
 
-    async def secret(ref: SecretKeyRef) -> str:
-        return await read_secret_value(kube.api_client, namespace, ref)
+    async def secret(ref: SecretKeyRef, multiline: bool = False) -> str:
+        value = await read_secret_value(kube.api_client, namespace, ref)
+        if CONTROL.search(LINE_BREAKS.sub("", value) if multiline else value.strip()):
+            raise SecretUnavailable(
+                f"Secret {ref.name} key {ref.key} holds a control character (a line break?) "
+                "inside its value; remove it"
+            )
+        return value if multiline else value.strip()
 
     headers: list[tuple[str, str]] = []
     if source.bearer_token_secret_ref:
@@ -35,7 +42,7 @@ async def resolve_connection(
     return Connection(
         url=source.url or config.prometheus_url,
         headers=tuple(headers),
-        ca_pem=await secret(source.ca_secret_ref) if source.ca_secret_ref else None,
-        timeout=parse_duration(source.timeout).total_seconds(),
+        ca_pem=await secret(source.ca_secret_ref, multiline=True) if source.ca_secret_ref else None,
+        timeout=source.timeout.delta.total_seconds(),
         basic_auth=basic_auth,
     )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from watchkeeper.prometheus.client import PrometheusClient
+
 RECONCILES = Counter(
     "watchkeeper_reconciles_total",
     "Readiness checks of Watchkeeper objects, by kind and outcome.",
@@ -28,3 +30,51 @@ ALERT_WRITES = Counter(
     "API writes for Alert objects, by operation (create, status, delete).",
     ["operation"],
 )
+SCHEDULER_JOBS = Gauge(
+    "watchkeeper_scheduler_jobs",
+    "Periodic jobs the scheduler keeps, by kind (AlertPolicy, ScalingPolicy, Readiness, ...).",
+    ["kind"],
+)
+SCHEDULER_QUEUE = Gauge(
+    "watchkeeper_scheduler_queue_depth",
+    "Jobs that are due and wait for a free worker slot. Persistently above zero: this "
+    "replica is saturated (add replicas or raise --max-concurrent-jobs).",
+)
+SCHEDULER_IN_FLIGHT = Gauge(
+    "watchkeeper_scheduler_in_flight", "Jobs running now (bounded by --max-concurrent-jobs)."
+)
+SCHEDULER_LAG = Histogram(
+    "watchkeeper_scheduler_lag_seconds",
+    "How late a job started after its due instant, by kind.",
+    ["kind"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+SCHEDULER_RUNS = Counter(
+    "watchkeeper_scheduler_runs_total", "Job runs, by kind and outcome.", ["kind", "outcome"]
+)
+SCHEDULER_MISSED = Counter(
+    "watchkeeper_scheduler_missed_total",
+    "Due instants skipped because the job's previous run had not finished, by kind.",
+    ["kind"],
+)
+PROMETHEUS_IN_FLIGHT = Gauge(
+    "watchkeeper_prometheus_queries_in_flight",
+    "Queries sent to Prometheus and not yet answered (bounded by --max-prometheus-queries).",
+)
+PROMETHEUS_WAITING = Gauge(
+    "watchkeeper_prometheus_queries_waiting",
+    "Queries waiting inside the operator for a free Prometheus slot (the operator's own "
+    "queue, not Prometheus's).",
+)
+COMPONENT_UP = Gauge(
+    "watchkeeper_component_up",
+    "Whether the operator can reach a component now (1) or not (0): kubernetes, prometheus.",
+    ["component"],
+)
+LEADER = Gauge("watchkeeper_leader", "1 while this replica leads (does the work), else 0.")
+
+
+def observe_prometheus_client(client: PrometheusClient) -> None:
+    """Export the Prometheus client's own queue and in-flight counts."""
+    PROMETHEUS_IN_FLIGHT.set_function(lambda: client.sending)
+    PROMETHEUS_WAITING.set_function(lambda: client.waiting)

@@ -1,17 +1,17 @@
-"""The evaluation part of an AlertPolicy's status: counts, the last evaluation and the
-Evaluated condition. Written when something a human would notice changed, otherwise at
-most once per heartbeat."""
+"""The evaluation part of an AlertPolicy's status: counts, the last evaluation that changed
+something, and the Evaluated condition. Written only when something a human would notice
+changed (counts, condition, error): a healthy, quiet policy costs no API writes. Per
+evaluation timing is in the operator's metrics."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from watchkeeper.api import ALERT_POLICY
 from watchkeeper.api.common import Condition, ConditionStatus
 from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.conditions import merge_condition
 from watchkeeper.kube.client import Kube
-from watchkeeper.runtime.config import OperatorConfig
 
 FIELD_MANAGER = "watchkeeper-evaluation"
 """Owns what evaluation writes: this status part and the state in each Alert's status."""
@@ -32,18 +32,15 @@ class PolicyStatusWriter:
         kube: Kube,
         namespace: str,
         name: str,
-        config: OperatorConfig,
         conditions: list[dict[str, object]],
     ) -> None:
         self.kube = kube
         self.namespace = namespace
         self.name = name
-        self.heartbeat = timedelta(seconds=config.status_heartbeat)
         self.conditions = [
             Condition.model_validate(c) for c in conditions if c.get("type") == EVALUATED
         ]
         self.last_fingerprint: tuple[object, ...] | None = None
-        self.last_written: datetime | None = None
 
     async def evaluated(
         self,
@@ -53,14 +50,25 @@ class PolicyStatusWriter:
         reason: str,
         error: str | None,
         template_errors: list[str],
+        late: bool = False,
     ) -> None:
+        """`late`: the evaluation started more than half an interval after its due instant
+        (the operator, not Prometheus, is behind)."""
         if error is not None:
-            state = "Prometheus rejected the query" if reason == "QueryRejected" else "No result"
+            state = {
+                "QueryRejected": "Prometheus rejected the query",
+                "DuplicateSeries": "The result cannot be evaluated (Prometheus refuses it too)",
+            }.get(reason, "No result")
             message = (
                 f"{state}: {error}. Alerts keep their state unless spec.errorState is Alerting."
             )
         else:
             message = _MESSAGES[reason]
+        if late:
+            message += (
+                " Evaluations start more than half an interval after their due instant: the "
+                "operator is saturated (see watchkeeper_scheduler_queue_depth), not Prometheus."
+            )
         if template_errors:
             message += " Annotation templates failed: " + "; ".join(template_errors)
         healthy = error is None and not template_errors
@@ -87,8 +95,7 @@ class PolicyStatusWriter:
     ) -> None:
         status = ConditionStatus.TRUE if healthy else ConditionStatus.FALSE
         fingerprint = (counts, status, reason, message, (last or {}).get("error"))
-        stale = self.last_written is None or at - self.last_written >= self.heartbeat
-        if fingerprint == self.last_fingerprint and not stale:
+        if fingerprint == self.last_fingerprint:
             return
         self.conditions = merge_condition(
             self.conditions, EVALUATED, status, reason, message, None, at
@@ -106,4 +113,4 @@ class PolicyStatusWriter:
             },
             manager=FIELD_MANAGER,
         )
-        self.last_fingerprint, self.last_written = fingerprint, at
+        self.last_fingerprint = fingerprint

@@ -11,6 +11,7 @@ from watchkeeper.kube.events import Events
 from watchkeeper.notify.dispatch import Dispatcher
 from watchkeeper.prometheus.client import PrometheusClient
 from watchkeeper.runtime.config import OperatorConfig
+from watchkeeper.runtime.health import Health
 from watchkeeper.runtime.objects import ObjectCache
 
 
@@ -32,3 +33,4 @@ class Services:
     prometheus: PrometheusClient
     dispatcher: Dispatcher
     objects: ObjectCache
+    health: Health

@@ -1,24 +1,26 @@
-"""ScalingPolicy: one kopf daemon per policy evaluates it every evaluationInterval.
+"""ScalingPolicy: one scheduler job per policy evaluates it every evaluationInterval.
 
 Each evaluation observes (competing autoscalers, the target's /scale, the metrics and their
 forecasts), lets the engine decide, sets the replicas, applies its part of the status when
 something that matters changed (values that move at every evaluation wait for the
 --status-heartbeat), and posts the Events the engine asks for. The policy's memory is its
-status: a restarted daemon starts from it.
+status: a new leader starts from it. The policy itself and the other ScalingPolicies come
+from the watch; HPAs and ScaledObjects are listed once per namespace per --recheck-interval.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import kopf
 from pydantic import ValidationError
 
-from watchkeeper.api import GROUP, SCALING_POLICY, VERSION
-from watchkeeper.api.common import parse_duration
+from watchkeeper.api import API_VERSION, SCALING_POLICY
 from watchkeeper.api.scalingpolicy import PredictiveMode, ScalingPolicySpec, ScalingPolicyStatus
 from watchkeeper.engine.scaling_metrics import Forecast, Reading, forecast_query
 from watchkeeper.engine.scaling_policy import (
@@ -30,61 +32,89 @@ from watchkeeper.engine.scaling_policy import (
 )
 from watchkeeper.engine.scaling_state import OWN_CONDITIONS, Notice, resume, significant
 from watchkeeper.kube.calls import KubeError
-from watchkeeper.kube.events import Events, ObjectRef
-from watchkeeper.kube.scale import ClaimCheckFailed, Scale, ScaleChanged, ScaleError, Scales
-from watchkeeper.kube.secrets import SecretUnavailable
-from watchkeeper.prometheus.client import (
-    Connection,
-    PrometheusClient,
-    PrometheusUnavailable,
-    QueryRejected,
+from watchkeeper.kube.events import ObjectRef
+from watchkeeper.kube.scale import (
+    Autoscaler,
+    ClaimCheckFailed,
+    Scale,
+    ScaleChanged,
+    ScaleError,
+    Scales,
+    claims_on,
 )
-from watchkeeper.runtime.config import OperatorConfig
+from watchkeeper.kube.secrets import SecretUnavailable
+from watchkeeper.prometheus.client import Connection, PrometheusUnavailable, QueryRejected
 from watchkeeper.runtime.connections import resolve_connection
+from watchkeeper.runtime.scheduler import Scheduler
+from watchkeeper.runtime.services import Services
 
+LOGGER = logging.getLogger("watchkeeper.scaling")
 FIELD_MANAGER = "watchkeeper-scaling"
-WAKE = 0.5  # seconds between looks for a spec change while waiting for the next evaluation
+KIND = "ScalingPolicy"
 
 
-def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
-    """One daemon per ScalingPolicy."""
-
-    async def scaling_policy(
-        body: kopf.Body,
-        memo: kopf.Memo,
-        stopped: kopf.DaemonStopped,
-        logger: kopf.Logger,
-        **_: Any,
-    ) -> None:
-        daemon = PolicyDaemon(body, memo, config, logger)
-        while not stopped:
-            generation = body.metadata.get("generation")
-            interval = await daemon.evaluate_once()
-            await _sleep(stopped, body, interval, generation)
-        if stopped.reason and stopped.reason & kopf.DaemonStoppingReason.OPERATOR_EXITING:
-            await daemon.flush()
-
-    kopf.daemon(
-        GROUP,
-        VERSION,
-        SCALING_POLICY.plural,
-        registry=registry,
-        id="scaling",
-        backoff=5,
-        cancellation_backoff=3,  # time to flush the status before kopf cancels the daemon
-        cancellation_timeout=10,
-    )(scaling_policy)
+def job_key(namespace: str, name: str) -> str:
+    return f"scalingpolicy/{namespace}/{name}"
 
 
-async def _sleep(stopped: kopf.DaemonStopped, body: kopf.Body, seconds: float, gen: Any) -> None:
-    """Wait `seconds`, or less if the daemon is stopped or the spec changes."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not stopped and body.metadata.get("generation") == gen:
-        remaining = deadline - loop.time()
-        if remaining <= 0:
+class ScalingService:
+    """One job per ScalingPolicy; a policy whose spec changed is evaluated at once."""
+
+    def __init__(self, services: Services, scheduler: Scheduler) -> None:
+        self.services = services
+        self.scheduler = scheduler
+        self.scales = Scales(services.kube.api_client)
+        self._generations: dict[str, Any] = {}
+        self._daemons: dict[str, PolicyDaemon] = {}
+        self._autoscalers: dict[str, tuple[float, list[Autoscaler]]] = {}
+
+    def upsert(self, body: Mapping[str, Any]) -> None:
+        namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+        key = job_key(namespace, name)
+        generation = body["metadata"].get("generation")
+        changed = self._generations.get(key, -1) != generation
+        self._generations[key] = generation
+        try:
+            spec = ScalingPolicySpec.model_validate(dict(body.get("spec") or {}))
+            interval = spec.evaluation_interval.delta
+        except ValidationError:  # the Ready condition says what is wrong
+            self.scheduler.remove(key)
             return
-        await stopped.wait(min(WAKE, remaining))
+
+        async def run(due: datetime) -> None:
+            await self._evaluate(namespace, name, key)
+
+        self.scheduler.upsert(key, KIND, interval, run, offset_key=body["metadata"].get("uid"))
+        if changed:
+            self.scheduler.trigger(key)
+
+    def remove(self, namespace: str, name: str) -> None:
+        key = job_key(namespace, name)
+        self.scheduler.remove(key)
+        self._generations.pop(key, None)
+        self._daemons.pop(key, None)
+
+    def stand_down(self) -> None:
+        self._daemons.clear()
+
+    async def autoscalers(self, namespace: str) -> list[Autoscaler]:
+        """HPAs and ScaledObjects of the namespace, at most --recheck-interval old."""
+        now = time.monotonic()
+        cached = self._autoscalers.get(namespace)
+        if cached is None or now - cached[0] > self.services.config.recheck_interval:
+            cached = (now, await self.scales.autoscalers(namespace))
+            self._autoscalers[namespace] = cached
+        return cached[1]
+
+    async def _evaluate(self, namespace: str, name: str, key: str) -> None:
+        body = self.services.objects.get(SCALING_POLICY, namespace, name)
+        if body is None:
+            return
+        daemon = self._daemons.get(key)
+        if daemon is None:
+            daemon = self._daemons[key] = PolicyDaemon(self, namespace, name)
+        if await daemon.evaluate_once(body) == 0.0:
+            self.scheduler.trigger(key)  # the target changed under us: look again now
 
 
 def _own(status: ScalingPolicyStatus) -> ScalingPolicyStatus:
@@ -95,34 +125,25 @@ def _own(status: ScalingPolicyStatus) -> ScalingPolicyStatus:
     )
 
 
-def _scales(memo: kopf.Memo) -> Scales:
-    if "scales" not in memo:
-        memo["scales"] = Scales(memo.kube.api_client)
-    scales: Scales = memo["scales"]
-    return scales
-
-
 class PolicyDaemon:
     """The evaluations of one policy; keeps only the last status it computed (whose values
     that change at every evaluation may not be written yet)."""
 
-    def __init__(
-        self, body: kopf.Body, memo: kopf.Memo, config: OperatorConfig, logger: kopf.Logger
-    ) -> None:
-        self.body = body
-        self.kube = memo.kube
-        self.prometheus: PrometheusClient = memo.prometheus
-        self.scales = _scales(memo)
-        self.events = Events(memo.kube.api_client)
-        self.config = config
-        self.logger = logger
-        self.namespace = str(body.metadata.namespace)
-        self.name = str(body.metadata.name)
+    def __init__(self, service: ScalingService, namespace: str, name: str) -> None:
+        self.service = service
+        self.kube = service.services.kube
+        self.prometheus = service.services.prometheus
+        self.scales = service.scales
+        self.config = service.services.config
+        self.namespace = namespace
+        self.name = name
+        self.body: Mapping[str, Any] = {}
         self.status: ScalingPolicyStatus | None = None
         self.written_at = -math.inf
 
-    async def evaluate_once(self) -> float:
-        """One evaluation; returns the seconds until the next one."""
+    async def evaluate_once(self, body: Mapping[str, Any]) -> float:
+        """One evaluation; returns the seconds until the next one (0: evaluate again now)."""
+        self.body = body
         try:
             spec = ScalingPolicySpec.model_validate(dict(self.body.get("spec") or {}))
         except ValidationError:  # the Ready condition says what is wrong
@@ -140,7 +161,12 @@ class PolicyDaemon:
                     self.namespace, spec.target_ref, scale, plan.action.after
                 )
             except ScaleChanged as changed:
-                self.logger.info("Not scaling %s: %s; evaluating again.", self.name, changed)
+                LOGGER.info(
+                    "ScalingPolicy %s/%s: not scaling: %s; evaluating again.",
+                    self.namespace,
+                    self.name,
+                    changed,
+                )
                 return 0.0
             except ScaleError as failure:
                 error = str(failure)
@@ -149,7 +175,7 @@ class PolicyDaemon:
         await self._write()
         for notice in outcome.notices:
             await self._post(notice)
-        return parse_duration(spec.evaluation_interval).total_seconds()
+        return spec.evaluation_interval.delta.total_seconds()
 
     async def flush(self) -> None:
         """Write what has not been written yet (the operator is stopping)."""
@@ -159,18 +185,23 @@ class PolicyDaemon:
         try:
             return ScalingPolicyStatus.model_validate(dict(self.body.get("status") or {}))
         except ValidationError:
-            self.logger.warning("Ignoring an unreadable status of %s.", self.name)
+            LOGGER.warning(
+                "ScalingPolicy %s/%s: ignoring an unreadable status", self.namespace, self.name
+            )
             return ScalingPolicyStatus()
 
     async def _observe(
         self, spec: ScalingPolicySpec, now: datetime
     ) -> tuple[Observation, Scale | None]:
-        generation = self.body.metadata.get("generation")
+        generation = self.body["metadata"].get("generation")
         if spec.suspend:
             return Observation(now, generation), None
-        created = str(self.body.metadata.get("creationTimestamp") or "")
+        created = str(self.body["metadata"].get("creationTimestamp") or "")
         try:
-            claims = await self.scales.claims(self.namespace, spec.target_ref, self.name, created)
+            others = self.service.services.objects.all(SCALING_POLICY)
+            peers = [o for o in others if o["metadata"]["namespace"] == self.namespace]
+            autoscalers = await self.service.autoscalers(self.namespace)
+            claims = claims_on(spec.target_ref, self.name, created, autoscalers, peers)
             conflict = conflict_of([(c.kind, c.name) for c in claims])
         except ClaimCheckFailed as failure:
             conflict = Conflict("ConflictCheckFailed", str(failure), certain=False)
@@ -201,11 +232,10 @@ class PolicyDaemon:
         predictive = spec.predictive
         if predictive is None or predictive.mode == PredictiveMode.OFF:
             return readings, {}
-        horizon = parse_duration(predictive.horizon)
-        step = parse_duration(spec.evaluation_interval)
+        horizon = predictive.horizon.delta
+        step = spec.evaluation_interval.delta
         exprs = [
-            forecast_query(m.query, parse_duration(predictive.lookback), horizon, step)
-            for m in spec.metrics
+            forecast_query(m.query, predictive.lookback.delta, horizon, step) for m in spec.metrics
         ]
         answers = await asyncio.gather(
             *(self._read(conn, e, now) for e in exprs),
@@ -233,8 +263,7 @@ class PolicyDaemon:
         if self.status is None:
             return
         new, live = _own(self.status), _own(self._live())
-        loop = asyncio.get_running_loop()
-        due = force or loop.time() - self.written_at >= self.config.status_heartbeat
+        due = force or time.monotonic() - self.written_at >= self.config.status_heartbeat
         if significant(new) == significant(live) and (new == live or not due):
             return
         fields = new.model_dump(
@@ -248,20 +277,26 @@ class PolicyDaemon:
                 SCALING_POLICY, self.namespace, self.name, fields, manager=FIELD_MANAGER
             )
         except KubeError as failure:  # the next evaluation writes again
-            self.logger.warning("Could not write the status of %s: %s", self.name, failure)
+            self.service.services.health.report("kubernetes", False, str(failure))
             return
-        self.written_at = loop.time()
+        self.written_at = time.monotonic()
 
     async def _post(self, notice: Notice) -> None:
-        self.logger.info("%s %s: %s", notice.type, notice.reason, notice.message)
-        about = ObjectRef(
-            f"{GROUP}/{VERSION}",
-            SCALING_POLICY.kind,
+        LOGGER.info(
+            "ScalingPolicy %s/%s %s %s: %s",
             self.namespace,
             self.name,
-            str(self.body.metadata.get("uid") or ""),
+            notice.type,
+            notice.reason,
+            notice.message,
         )
+        uid = str(self.body["metadata"].get("uid") or "")
+        about = ObjectRef(API_VERSION, SCALING_POLICY.kind, self.namespace, self.name, uid)
         try:
-            await self.events.post(about, notice.type, notice.reason, notice.message)
+            await self.service.services.events.post(
+                about, notice.type, notice.reason, notice.message
+            )
         except KubeError as failure:  # an Event is worth a log line, not a failed evaluation
-            self.logger.warning("Could not post an Event on %s: %s", self.name, failure)
+            LOGGER.warning(
+                "ScalingPolicy %s/%s: Event not posted: %s", self.namespace, self.name, failure
+            )

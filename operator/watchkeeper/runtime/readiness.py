@@ -1,0 +1,155 @@
+"""Ready and observedGeneration for every object: parse the spec, resolve what it refers
+to, write the condition only when it changes, and check again every --recheck-interval
+(one scheduler job per object) until the references exist.
+
+References to our own kinds are resolved from the watched objects, with no API call, and
+count as missing while the object they name is not Ready itself (reason ReferenceNotReady),
+so an AlertPolicy whose channel is broken does not claim to be Ready. Only Secrets and
+scale targets cost an API request."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from watchkeeper.api import ALERT, GROUP, KINDS, KindDefinition
+from watchkeeper.api.common import (
+    Condition,
+    ConditionStatus,
+    MissingReference,
+    ObjectReference,
+    describe_validation_error,
+    secret_refs,
+)
+from watchkeeper.engine.conditions import READY, merge_condition, readiness
+from watchkeeper.kube.calls import KubeError
+from watchkeeper.kube.events import ObjectRef
+from watchkeeper.runtime.metrics import RECONCILES
+from watchkeeper.runtime.scheduler import Scheduler
+from watchkeeper.runtime.services import Services
+
+LOGGER = logging.getLogger("watchkeeper.readiness")
+FIELD_MANAGER = "watchkeeper-readiness"
+JOB_KIND = "Readiness"
+_BY_KIND = {kind.kind: kind for kind in KINDS}
+
+
+def job_key(kind: KindDefinition, namespace: str, name: str) -> str:
+    return f"readiness/{kind.plural}/{namespace}/{name}"
+
+
+def _conditions(status: Mapping[str, Any]) -> list[Condition]:
+    return [Condition.model_validate(c) for c in status.get("conditions") or []]
+
+
+class ReadinessService:
+    """Checks every watched object; Alerts only when they change."""
+
+    def __init__(self, services: Services, scheduler: Scheduler) -> None:
+        self.services = services
+        self.scheduler = scheduler
+        self._generations: dict[str, int | None] = {}
+
+    def upsert(self, kind: KindDefinition, body: Mapping[str, Any]) -> None:
+        """An object was seen; check it now if its spec changed, and periodically."""
+        namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
+        key = job_key(kind, namespace, name)
+        generation = body["metadata"].get("generation")
+        changed = self._generations.get(key, -1) != generation
+        self._generations[key] = generation
+        if kind is ALERT and not changed:
+            return
+
+        async def run(due: datetime) -> None:
+            await self.check(kind, namespace, name)
+
+        interval = timedelta(seconds=self.services.config.recheck_interval)
+        if kind is ALERT:
+            interval = timedelta(days=365)  # checked on change only
+        self.scheduler.upsert(key, JOB_KIND, interval, run)
+        if changed:
+            self.scheduler.trigger(key)
+
+    def remove(self, kind: KindDefinition, namespace: str, name: str) -> None:
+        key = job_key(kind, namespace, name)
+        self.scheduler.remove(key)
+        self._generations.pop(key, None)
+
+    async def check(self, kind: KindDefinition, namespace: str, name: str) -> None:
+        """Compute Ready for one object and write it (and observedGeneration) if it changed."""
+        body = self.services.objects.get(kind, namespace, name)
+        if body is None:
+            return
+        generation = body["metadata"].get("generation")
+        invalid: str | None = None
+        missing: list[MissingReference] = []
+        try:
+            spec = kind.spec.model_validate(dict(body.get("spec") or {}))
+        except ValidationError as error:
+            invalid = describe_validation_error(error)
+        else:
+            missing = await self._missing(namespace, spec.references(), secret_refs(spec))
+        status, reason, message = readiness(invalid, missing)
+        RECONCILES.labels(kind.kind, reason).inc()
+        current = _conditions(body.get("status") or {})
+        now = datetime.now(UTC)
+        merged = merge_condition(current, READY, status, reason, message, generation, now)
+        observed = (body.get("status") or {}).get("observedGeneration")
+        if merged == current and observed == generation:
+            return
+        mine = [c.to_api() for c in merged if c.type == READY]
+        fields = {"observedGeneration": generation, "conditions": mine}
+        await self.services.kube.apply_status(kind, namespace, name, fields, FIELD_MANAGER)
+        self.services.health.report("kubernetes", True)
+        previous = next((c for c in current if c.type == READY), None)
+        if previous is None or previous.status != status or previous.reason != reason:
+            await self._announce(kind, body, status, reason, message)
+
+    async def _missing(
+        self, namespace: str, refs: Sequence[ObjectReference], secrets: Sequence[Any]
+    ) -> list[MissingReference]:
+        ours = [r for r in refs if r.api_version.startswith(f"{GROUP}/")]
+        others = [r for r in refs if r not in ours]
+        missing = [m for ref in ours if (m := self._check_ours(namespace, ref))]
+        if others or secrets:
+            missing += await self.services.kube.missing_references(namespace, others, secrets)
+        return missing
+
+    def _check_ours(self, namespace: str, ref: ObjectReference) -> MissingReference | None:
+        kind = _BY_KIND.get(ref.kind)
+        found = self.services.objects.get(kind, namespace, ref.name) if kind else None
+        if found is None:
+            return MissingReference(
+                "ReferenceNotFound", f"{ref.kind} {ref.name} not found in namespace {namespace}"
+            )
+        ready = next((c for c in _conditions(found.get("status") or {}) if c.type == READY), None)
+        if ready is not None and ready.status == ConditionStatus.FALSE:
+            return MissingReference(
+                "ReferenceNotReady", f"{ref.kind} {ref.name} is not Ready: {ready.message}"
+            )
+        return None
+
+    async def _announce(
+        self,
+        kind: KindDefinition,
+        body: Mapping[str, Any],
+        status: ConditionStatus,
+        reason: str,
+        message: str,
+    ) -> None:
+        metadata = body["metadata"]
+        namespace, name = metadata["namespace"], metadata["name"]
+        type_ = "Normal" if status == ConditionStatus.TRUE else "Warning"
+        log = LOGGER.info if status == ConditionStatus.TRUE else LOGGER.warning
+        log("%s %s/%s Ready=%s (%s): %s", kind.kind, namespace, name, status, reason, message)
+        about = ObjectRef(
+            str(body.get("apiVersion")), kind.kind, namespace, name, metadata.get("uid", "")
+        )
+        try:
+            await self.services.events.post(about, type_, reason, message)
+        except KubeError as error:
+            LOGGER.warning("%s %s/%s: Event not posted: %s", kind.kind, namespace, name, error)

@@ -1,0 +1,204 @@
+"""The one scheduler: every periodic job of the operator (evaluate a policy, scale, check
+references, send a rate-limit summary) is an entry here, not a task of its own.
+
+One loop keeps each job's next due instant in a heap. A due job starts when a worker slot
+is free (the bound on concurrent work); it is given its due instant, so what it computes
+is anchored to the grid however late it starts. A job that is still running when it falls
+due again misses that instant (counted, never queued twice). Jobs run only while the
+scheduler is active (this replica leads); nothing a job raises stops the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from watchkeeper.engine.schedule import next_due, offset_of
+from watchkeeper.kube.calls import KubeRejected, KubeUnavailable
+from watchkeeper.runtime.health import Health
+from watchkeeper.runtime.metrics import (
+    SCHEDULER_IN_FLIGHT,
+    SCHEDULER_JOBS,
+    SCHEDULER_LAG,
+    SCHEDULER_MISSED,
+    SCHEDULER_QUEUE,
+    SCHEDULER_RUNS,
+)
+
+LOGGER = logging.getLogger("watchkeeper.scheduler")
+Run = Callable[[datetime], Awaitable[None]]
+"""A job's work for one due instant."""
+
+
+@dataclass
+class Job:
+    """One periodic piece of work."""
+
+    key: str
+    kind: str
+    interval: timedelta
+    run: Run
+    offset: timedelta
+    due: datetime
+    running: bool = False
+    version: int = 0
+
+
+@dataclass(order=True)
+class _Entry:
+    due: datetime
+    seq: int
+    key: str = field(compare=False)
+    version: int = field(compare=False)
+
+
+class Scheduler:
+    """Runs jobs on their grids with at most `concurrency` running at once."""
+
+    def __init__(
+        self,
+        concurrency: int,
+        health: Health | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.health = health or Health()
+        self._jobs: dict[str, Job] = {}
+        self._heap: list[_Entry] = []
+        self._seq = itertools.count()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._wake = asyncio.Event()
+        self._clock = clock
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting = 0
+        self.active = asyncio.Event()
+
+    def upsert(
+        self, key: str, kind: str, interval: timedelta, run: Run, offset_key: str | None = None
+    ) -> None:
+        """Add a job or change its interval/work; an unchanged grid keeps its next instant."""
+        offset = offset_of(offset_key or key, interval)
+        job = self._jobs.get(key)
+        if job is not None and job.interval == interval and job.offset == offset:
+            job.run = run
+            return
+        due = next_due(self._clock(), interval, offset)
+        if job is None:
+            job = Job(key, kind, interval, run, offset, due)
+            self._jobs[key] = job
+        else:
+            job.interval, job.run, job.offset, job.due = interval, run, offset, due
+        self._push(job)
+        SCHEDULER_JOBS.labels(kind).set(sum(1 for j in self._jobs.values() if j.kind == kind))
+
+    def remove(self, key: str) -> None:
+        """Forget a job; a run in flight finishes."""
+        job = self._jobs.pop(key, None)
+        if job is not None:
+            job.version += 1
+            SCHEDULER_JOBS.labels(job.kind).set(
+                sum(1 for j in self._jobs.values() if j.kind == job.kind)
+            )
+
+    def trigger(self, key: str) -> None:
+        """Run the job as soon as possible (e.g. its spec changed), then back on its grid."""
+        job = self._jobs.get(key)
+        if job is not None:
+            job.due = self._clock()
+            self._push(job)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._jobs
+
+    def _push(self, job: Job) -> None:
+        job.version += 1
+        heapq.heappush(self._heap, _Entry(job.due, next(self._seq), job.key, job.version))
+        self._wake.set()
+
+    async def run_forever(self) -> None:
+        """The loop; cancel it to stop."""
+        try:
+            while True:
+                await self.active.wait()
+                entry = self._next_entry()
+                if entry is None:
+                    await self._sleep(None)
+                    continue
+                delay = (entry.due - self._clock()).total_seconds()
+                if delay > 0:
+                    await self._sleep(delay)
+                    continue
+                heapq.heappop(self._heap)
+                job = self._jobs.get(entry.key)
+                if job is None or job.version != entry.version:
+                    continue
+                self._start(job, entry.due)
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _next_entry(self) -> _Entry | None:
+        while self._heap:
+            top = self._heap[0]
+            job = self._jobs.get(top.key)
+            if job is not None and job.version == top.version:
+                return top
+            heapq.heappop(self._heap)  # superseded by a newer entry of the same job
+        return None
+
+    async def _sleep(self, seconds: float | None) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+
+    def _start(self, job: Job, due: datetime) -> None:
+        job.due = next_due(max(due, self._clock() - job.interval / 2), job.interval, job.offset)
+        self._push(job)
+        if job.running:
+            SCHEDULER_MISSED.labels(job.kind).inc()
+            LOGGER.warning("%s is still running from an earlier instant; %s skipped", job.key, due)
+            return
+        job.running = True
+        task = asyncio.create_task(self._execute(job, due), name=job.key)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _execute(self, job: Job, due: datetime) -> None:
+        self._waiting += 1
+        SCHEDULER_QUEUE.set(self._waiting)
+        try:
+            await self._slots.acquire()
+        except asyncio.CancelledError:
+            job.running = False
+            raise
+        finally:
+            self._waiting -= 1
+            SCHEDULER_QUEUE.set(self._waiting)
+        SCHEDULER_LAG.labels(job.kind).observe(max((self._clock() - due).total_seconds(), 0.0))
+        SCHEDULER_IN_FLIGHT.inc()
+        outcome = "ok"
+        try:
+            await job.run(due)
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        except KubeUnavailable as error:  # said once by the health log, not per job
+            outcome = "unavailable"
+            self.health.report("kubernetes", False, str(error))
+        except KubeRejected as error:
+            outcome = "rejected"
+            LOGGER.warning("%s: the API server refused a request: %s", job.key, error)
+        except Exception:  # a defect in one job must not stop the others
+            outcome = "error"
+            LOGGER.exception("%s failed at %s", job.key, due)
+        finally:
+            job.running = False
+            self._slots.release()
+            SCHEDULER_IN_FLIGHT.dec()
+            SCHEDULER_RUNS.labels(job.kind, outcome).inc()

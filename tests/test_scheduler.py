@@ -1,0 +1,131 @@
+"""The one scheduler: jobs start on their own grid instants, at most N at a time, a
+failing job harms no other, a job still running misses (never doubles) its next instant,
+and nothing runs while the replica does not lead."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from watchkeeper.engine.schedule import offset_of
+from watchkeeper.runtime.metrics import SCHEDULER_MISSED
+from watchkeeper.runtime.scheduler import Scheduler
+
+SECOND = timedelta(seconds=1)
+
+
+async def _run_for(scheduler: Scheduler, seconds: float) -> None:
+    loop = asyncio.create_task(scheduler.run_forever())
+    await asyncio.sleep(seconds)
+    loop.cancel()
+    await asyncio.gather(loop, return_exceptions=True)
+
+
+async def test_jobs_run_at_their_offset_on_the_grid() -> None:
+    scheduler = Scheduler(concurrency=8)
+    scheduler.active.set()
+    runs: dict[str, list[tuple[datetime, datetime]]] = {}
+
+    def job(key: str):  # type: ignore[no-untyped-def]
+        async def run(due: datetime) -> None:
+            runs.setdefault(key, []).append((due, datetime.now(UTC)))
+
+        return run
+
+    for i in range(20):
+        scheduler.upsert(f"job-{i}", "Test", SECOND, job(f"job-{i}"))
+    await _run_for(scheduler, 2.6)
+    assert set(runs) == {f"job-{i}" for i in range(20)}
+    for key, seen in runs.items():
+        offset = offset_of(key, SECOND).total_seconds()
+        for due, started in seen:
+            assert (
+                abs((due.timestamp() - offset) % 1.0) < 1e-3
+                or abs((due.timestamp() - offset) % 1.0 - 1.0) < 1e-3
+            )
+            assert 0 <= (started - due).total_seconds() < 0.25
+        dues = [d for d, _ in seen]
+        assert dues == sorted(set(dues))  # each instant once
+
+
+async def test_concurrency_is_bounded_and_a_failing_job_harms_no_other() -> None:
+    scheduler = Scheduler(concurrency=3)
+    scheduler.active.set()
+    running = 0
+    peak = 0
+    done: list[str] = []
+
+    def job(key: str, fail: bool):  # type: ignore[no-untyped-def]
+        async def run(due: datetime) -> None:
+            nonlocal running, peak
+            running += 1
+            peak = max(peak, running)
+            try:
+                await asyncio.sleep(0.2)
+                if fail:
+                    raise RuntimeError("boom")
+                done.append(key)
+            finally:
+                running -= 1
+
+        return run
+
+    for i in range(10):
+        scheduler.upsert(f"job-{i}", "Test", timedelta(seconds=30), job(f"job-{i}", i == 0))
+        scheduler.trigger(f"job-{i}")
+    await _run_for(scheduler, 1.5)
+    assert peak == 3
+    assert sorted(done) == sorted(f"job-{i}" for i in range(1, 10))
+
+
+async def test_a_job_still_running_misses_its_next_instant() -> None:
+    scheduler = Scheduler(concurrency=4)
+    scheduler.active.set()
+    starts: list[datetime] = []
+    missed_before = SCHEDULER_MISSED.labels("Slow")._value.get()
+
+    async def slow(due: datetime) -> None:
+        starts.append(due)
+        await asyncio.sleep(1.5)
+
+    scheduler.upsert("slow", "Slow", timedelta(seconds=0.5), slow)
+    await _run_for(scheduler, 2.2)
+    assert 1 <= len(starts) <= 2
+    assert SCHEDULER_MISSED.labels("Slow")._value.get() > missed_before
+
+
+async def test_nothing_runs_while_not_leading() -> None:
+    scheduler = Scheduler(concurrency=4)
+    ran: list[datetime] = []
+
+    async def run(due: datetime) -> None:
+        ran.append(due)
+
+    scheduler.upsert("job", "Test", timedelta(seconds=0.2), run)
+    loop = asyncio.create_task(scheduler.run_forever())
+    await asyncio.sleep(0.7)
+    assert ran == []
+    scheduler.active.set()
+    await asyncio.sleep(0.7)
+    loop.cancel()
+    await asyncio.gather(loop, return_exceptions=True)
+    assert ran
+
+
+async def test_removed_jobs_stop_and_changed_intervals_move_the_grid() -> None:
+    scheduler = Scheduler(concurrency=4)
+    scheduler.active.set()
+    ran: list[str] = []
+
+    def job(tag: str):  # type: ignore[no-untyped-def]
+        async def run(due: datetime) -> None:
+            ran.append(tag)
+
+        return run
+
+    scheduler.upsert("a", "Test", timedelta(seconds=0.2), job("a"))
+    scheduler.upsert("b", "Test", timedelta(seconds=0.2), job("b"))
+    scheduler.remove("b")
+    scheduler.upsert("a", "Test", timedelta(seconds=0.3), job("a2"))
+    await _run_for(scheduler, 1.0)
+    assert "b" not in ran and "a" not in ran and ran.count("a2") >= 2
