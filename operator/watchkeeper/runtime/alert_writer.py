@@ -174,11 +174,12 @@ class AlertWriter:
                 routing,
                 at,
             )
-        for key in [*result.dropped, *gone]:
-            failures += await self._attempt(self._delete, key)
-        for key in list(self.records):
-            if key not in gone:
-                failures += await self._attempt(self._flush_due, key, at)
+        writes = [(self._delete, key) for key in [*result.dropped, *gone]]
+        writes += [(self._flush_due, key) for key in list(self.records) if key not in gone]
+        for write, key in writes:
+            failures += await self._attempt(write, key, at)
+            if any(isinstance(f, KubeUnavailable) for f in failures):
+                break  # an outage: the rest would wait out their timeouts too
         for transition in result.transitions:
             await self._event(spec, transition, result.instances.get(transition.key))
         outage = [f for f in failures if isinstance(f, KubeUnavailable)]
@@ -265,7 +266,7 @@ class AlertWriter:
         if resolved_now and before is not None:
             await clear_acknowledgement(store, ns, record.name)
 
-    async def _delete(self, key: SeriesKey) -> None:
+    async def _delete(self, key: SeriesKey, at: datetime) -> None:
         """Delete a dropped or expired Alert once it owes nothing."""
         record = self.records.get(key)
         if record is None or record.ledger.outbox:

@@ -155,6 +155,7 @@ class AlertNotifier:
                 await self._deliver(record, spec)
             except KubeUnavailable as error:  # held in memory; the next round writes it
                 unavailable = error
+                break  # an outage: the other Alerts would wait out their timeouts too
             except KubeError as error:
                 LOGGER.warning(
                     "Alert %s/%s: not settled: %s", self.policy.namespace, record.name, error
