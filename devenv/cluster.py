@@ -14,6 +14,7 @@ from devenv.binaries import etcd_binary, kube_bin_dir
 from devenv.certs import ClusterCerts, generate_cluster_certs
 from devenv.errors import DevEnvError
 from devenv.kubeconfig import write_kubeconfig
+from devenv.metrics import Samples, apiserver_metrics
 from devenv.net import LOOPBACK, free_port, http_ok
 from devenv.process import ManagedProcess
 
@@ -38,6 +39,9 @@ class LocalCluster:
         self.start_timeout = start_timeout
         self._processes: list[ManagedProcess] = []
         self._server: str | None = None
+        self._apiserver: ManagedProcess | None = None
+        self._certs: ClusterCerts | None = None
+        self._controller_manager: tuple[ManagedProcess, str] | None = None  # (process, healthz)
 
     @property
     def server(self) -> str:
@@ -56,6 +60,23 @@ class LocalCluster:
         """The CA that signed the apiserver's serving certificate."""
         return self.workdir / "pki" / "ca.crt"
 
+    @property
+    def certs(self) -> ClusterCerts:
+        """The cluster's PKI (CA, serving and client certificates) on disk."""
+        if self._certs is None:
+            raise DevEnvError("the cluster is not started")
+        return self._certs
+
+    @property
+    def apiserver_running(self) -> bool:
+        """Whether kube-apiserver is up (False between stop_apiserver and start_apiserver)."""
+        return self._apiserver is not None and self._apiserver.running
+
+    @property
+    def apiserver_pid(self) -> int | None:
+        """kube-apiserver's PID (current or last run)."""
+        return self._apiserver.pid if self._apiserver is not None else None
+
     def start(self) -> None:
         """Start etcd, then kube-apiserver, then optionally kube-controller-manager."""
         if self._processes:
@@ -63,7 +84,7 @@ class LocalCluster:
         self.workdir.mkdir(parents=True, exist_ok=True)
         bin_dir = self.bin_dir or kube_bin_dir()
         try:
-            certs = generate_cluster_certs(self.workdir / "pki")
+            certs = self._certs = generate_cluster_certs(self.workdir / "pki")
             etcd_url = self._start_etcd()
             self._start_apiserver(bin_dir, certs, etcd_url)
             write_kubeconfig(
@@ -84,6 +105,49 @@ class LocalCluster:
         while self._processes:
             self._processes.pop().stop()
         self._server = None
+        self._apiserver = None
+        self._controller_manager = None
+
+    def stop_apiserver(self, *, kill: bool = False) -> None:
+        """Stop kube-apiserver alone (an API outage): etcd, data and certificates are kept.
+
+        ``kill`` sends SIGKILL at once instead of a graceful SIGTERM. ``server`` and the
+        kubeconfig stay valid: :meth:`start_apiserver` brings it back on the same port.
+        """
+        apiserver = self._require_apiserver()
+        if kill:
+            apiserver.kill()
+        else:
+            apiserver.stop()
+
+    def start_apiserver(self) -> None:
+        """Start kube-apiserver again after :meth:`stop_apiserver`; wait for ``/readyz``.
+
+        Same argv, so the same port, certificates and etcd; the log file is appended to.
+        kube-controller-manager, if it gave up during the outage (it exits when the API
+        goes away while it is still starting its controllers), is started again too.
+        """
+        apiserver = self._require_apiserver()
+        if apiserver.running:
+            raise DevEnvError("kube-apiserver is already running")
+        apiserver.start()
+        trust = ssl.create_default_context(cafile=str(self.ca_file))
+        apiserver.wait_ready(lambda: http_ok(f"{self.server}/readyz", trust), self.start_timeout)
+        if self._controller_manager is not None:
+            kcm, healthz = self._controller_manager
+            if not kcm.running:
+                kcm.start()
+                kcm.wait_ready(lambda: http_ok(healthz, verify=False), self.start_timeout)
+
+    def metrics(self) -> Samples:
+        """kube-apiserver's ``/metrics``, read with the admin client certificate (see
+        :func:`devenv.metrics.api_requests` for ``apiserver_request_total`` by verb)."""
+        return apiserver_metrics(self.server, self.certs)
+
+    def _require_apiserver(self) -> ManagedProcess:
+        if self._apiserver is None or self._server is None:
+            raise DevEnvError("the cluster is not started")
+        return self._apiserver
 
     def _launch(self, name: str, argv: list[str]) -> ManagedProcess:
         process = ManagedProcess(name, argv, self.workdir / f"{name}.log")
@@ -134,7 +198,7 @@ class LocalCluster:
             "--disable-admission-plugins=ServiceAccount",
             "--endpoint-reconciler-type=none",
         ]
-        apiserver = self._launch("kube-apiserver", argv)
+        apiserver = self._apiserver = self._launch("kube-apiserver", argv)
         server = f"https://{LOOPBACK}:{port}"
         trust = ssl.create_default_context(cafile=str(certs.ca.cert))
         apiserver.wait_ready(lambda: http_ok(f"{server}/readyz", trust), self.start_timeout)
@@ -168,6 +232,7 @@ class LocalCluster:
         healthz = f"https://{LOOPBACK}:{port}/healthz"
         # Its serving certificate is self-signed, hence no verification of this probe.
         kcm.wait_ready(lambda: http_ok(healthz, verify=False), self.start_timeout)
+        self._controller_manager = (kcm, healthz)
 
 
 @functools.cache

@@ -78,6 +78,11 @@ class LocalPrometheus:
         """Whether the server process is alive."""
         return self._process.running
 
+    @property
+    def pid(self) -> int | None:
+        """The server's PID (current or last run)."""
+        return self._process.pid
+
     def start(self) -> None:
         """Write the config, start the server and wait for ``/-/ready``."""
         self.rules_dir.mkdir(parents=True, exist_ok=True)

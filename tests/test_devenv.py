@@ -12,6 +12,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from devenv import DevEnvError, LocalCluster, LocalPrometheus, MetricsExporter, OperatorProcess
+from devenv.metrics import api_requests, delta, histogram_quantile, parse_metrics
 from devenv.names import namespace_name
 from devenv.process import ManagedProcess
 
@@ -80,6 +81,78 @@ def test_rbac_denies_a_user_without_rights(api_client: client.ApiClient):
 def test_namespace_fixture_creates_an_active_namespace(namespace: str, core_v1: client.CoreV1Api):
     assert namespace.startswith("test-namespace-fixture-creates")
     assert core_v1.read_namespace(namespace).status.phase == "Active"
+
+
+def test_apiserver_stops_and_starts_alone_keeping_etcd_port_and_certs(
+    cluster: LocalCluster, namespace: str, core_v1: client.CoreV1Api
+):
+    server, config = cluster.server, cluster.kubeconfig.read_text()
+    core_v1.create_namespaced_config_map(
+        namespace,
+        client.V1ConfigMap(metadata=client.V1ObjectMeta(name="kept"), data={"a": "1"}),
+    )
+    try:
+        cluster.stop_apiserver()
+        assert not cluster.apiserver_running
+        trust = ssl.create_default_context(cafile=str(cluster.ca_file))
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{server}/readyz", verify=trust)
+        cluster.stop_apiserver()  # stopping a stopped apiserver is harmless
+    finally:
+        if not cluster.apiserver_running:
+            cluster.start_apiserver()
+    assert cluster.apiserver_running
+    with pytest.raises(DevEnvError, match="already running"):
+        cluster.start_apiserver()
+    assert (cluster.server, cluster.kubeconfig.read_text()) == (server, config)
+    # The same client (same certificates) reads what etcd kept across the outage.
+    assert core_v1.read_namespaced_config_map("kept", namespace).data == {"a": "1"}
+
+
+def test_apiserver_metrics_count_requests_by_verb(
+    cluster: LocalCluster, namespace: str, core_v1: client.CoreV1Api
+):
+    def configmap_requests() -> dict[tuple[str, str], float]:
+        counts = api_requests(cluster.metrics())
+        found: dict[tuple[str, str], float] = {}
+        for request, value in counts.items():
+            if request.resource == "configmaps" and not request.subresource:
+                found[request.verb, request.code] = (
+                    found.get((request.verb, request.code), 0) + value
+                )
+        return found
+
+    before = configmap_requests()
+    for i in range(3):
+        core_v1.create_namespaced_config_map(
+            namespace, client.V1ConfigMap(metadata=client.V1ObjectMeta(name=f"m{i}"))
+        )
+    with pytest.raises(ApiException):
+        core_v1.read_namespaced_config_map("missing", namespace)
+    after = configmap_requests()
+    assert after.get(("POST", "201"), 0) - before.get(("POST", "201"), 0) == 3
+    assert after.get(("GET", "404"), 0) - before.get(("GET", "404"), 0) == 1
+
+
+def test_metrics_parsing_delta_and_histogram_quantile():
+    before = parse_metrics(
+        "# TYPE lag histogram\n"
+        'lag_bucket{le="0.1"} 1\nlag_bucket{le="1"} 2\nlag_bucket{le="+Inf"} 2\n'
+        "lag_sum 0.6\nlag_count 2\n"
+    )
+    after = parse_metrics(
+        "# TYPE lag histogram\n"
+        'lag_bucket{le="0.1"} 51\nlag_bucket{le="1"} 101\nlag_bucket{le="+Inf"} 102\n'
+        "lag_sum 30.6\nlag_count 102\n"
+    )
+    window = delta(before, after)
+    assert window[("lag_count", ())] == 100
+    bounds = {float(dict(k)["le"]): v for (n, k), v in window.items() if n == "lag_bucket"}
+    assert bounds == {0.1: 50, 1.0: 99, float("inf"): 100}
+    assert histogram_quantile(0.5, bounds) == pytest.approx(0.1)
+    assert histogram_quantile(0.9, bounds) == pytest.approx(0.1 + 0.9 * 40 / 49)
+    assert histogram_quantile(0.999, bounds) == 1.0  # in +Inf: the highest finite bound
+    assert histogram_quantile(0.5, {}) is None
 
 
 def test_controller_manager_creates_a_replicaset(namespace: str, apps_v1: client.AppsV1Api):
