@@ -153,24 +153,31 @@ def test_a_failing_channel_is_retried_later_and_others_are_not_held_up(
     )
     receiver.wait_for(1, "/hook")
     receiver.wait_for(4, "/down")  # two rounds of two attempts: retried at later evaluations
-    record = eventually(
-        lambda: {
-            r["channel"]: r
-            for r in alerts(custom_objects, namespace, "flaky")[0]["status"].get(
-                "notifications", []
-            )
-        },
-        lambda r: "down" in r,
-    )["down"]
-    assert record["outcome"] == "Failed" and record["retryable"]
+
+    def status() -> dict:
+        return alerts(custom_objects, namespace, "flaky")[0]["status"]
+
+    owed = eventually(
+        lambda: [o for o in status().get("outbox", []) if o["channel"] == "down"],
+        lambda o: bool(o) and o[0]["attempts"] >= 4,
+    )[0]
+    assert owed["event"] == "Firing" and "503" in owed["error"] and owed["firstAttempt"]
+    assert "down" not in {r["channel"] for r in status().get("notifications", [])}
     receiver.route("/down", Reply(status=200))
-    eventually(
-        lambda: {
-            r["channel"]: r["outcome"]
-            for r in alerts(custom_objects, namespace, "flaky")[0]["status"]["notifications"]
-        },
-        lambda r: r.get("down") == "Delivered",
+    record = eventually(
+        lambda: {r["channel"]: r for r in status().get("notifications", [])},
+        lambda r: r.get("down", {}).get("outcome") == "Delivered",
+    )["down"]
+    # the record counts every request of every round: the failures and the one that worked
+    assert record["attempts"] == len(receiver.to("/down")) >= 5, record
+    assert not [o for o in status().get("outbox", []) if o["channel"] == "down"]
+    counters = eventually(
+        lambda: custom_objects.get_namespaced_custom_object(
+            "watchkeeper.io", "v1alpha1", namespace, "notificationchannels", "down"
+        )["status"]["counters"],
+        lambda c: c["sent"] == 1,
     )
+    assert counters["failed"] >= 2  # failed delivery rounds; the notification is sent once
     assert len(_events(receiver.to("/hook"))) == 1
 
 

@@ -183,3 +183,21 @@ async def test_channel_filters(receiver, spec, notification, notified_before, sk
     assert len(receiver.requests) == (0 if skipped else 1)
     if skipped:
         assert outcome.error and cluster.writes == []
+
+
+async def test_one_channels_defect_costs_no_other_its_delivery_or_outcome(receiver):
+    """A title template that fails outside the sandbox's own errors (an include) on one
+    channel: the other channel is delivered, and both get an outcome."""
+    cluster = Cluster()
+    dispatcher = cluster.dispatcher()
+    broken = hook(receiver, templates={"title": "{% include 'other' %}"})
+    try:
+        outcomes = await dispatcher.deliver_many(
+            [channel("broken", broken), channel("hook", hook(receiver))], alert(1)
+        )
+    finally:
+        await dispatcher.aclose()
+    by_channel = {o.channel: o for o in outcomes}
+    assert set(by_channel) == {"broken", "hook"}
+    assert by_channel["hook"].outcome == Outcome.DELIVERED
+    assert by_channel["broken"].outcome in (Outcome.DELIVERED, Outcome.FAILED)

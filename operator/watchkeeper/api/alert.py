@@ -20,12 +20,36 @@ from .common import (
 POLICY_LABEL = "watchkeeper.io/policy"
 SEVERITY_LABEL = "watchkeeper.io/severity"
 ACK_ANNOTATION = "watchkeeper.io/ack"
+ESCALATION_LABEL = "watchkeeper.io/escalation"
+"""Set on an Alert while its escalation chain has steps to go: the EscalationPolicy's name."""
 
 
 class AlertState(StrEnum):
     PENDING = "Pending"
     FIRING = "Firing"
     RESOLVED = "Resolved"
+
+
+class NotificationEvent(StrEnum):
+    """What a notification is about: a transition of an alert, or a channel's own message."""
+
+    FIRING = "Firing"
+    SEVERITY_CHANGED = "SeverityChanged"
+    REPEAT = "Repeat"
+    RESOLVED = "Resolved"
+    ACKNOWLEDGED = "Acknowledged"
+    TEST = "Test"
+    SUMMARY = "Summary"  # what a channel's rate limit held back, sent once a slot is free
+
+
+class Outcome(StrEnum):
+    """What became of one notification on one channel."""
+
+    DELIVERED = "Delivered"
+    FAILED = "Failed"
+    RATE_LIMITED = "RateLimited"
+    SKIPPED = "Skipped"
+    GAVE_UP = "GaveUp"
 
 
 class Acknowledgement(WatchkeeperModel):
@@ -84,19 +108,51 @@ class EscalationProgress(WatchkeeperModel):
 
 
 class NotificationRecord(WatchkeeperModel):
-    """One notification sent (or attempted) for this alert."""
+    """One notification settled for this alert (display only: what is owed is the outbox)."""
 
     channel: str = Field(description="The NotificationChannel.")
-    event: str = Field(description="The transition: Firing, SeverityChanged, Resolved, ...")
+    event: NotificationEvent = Field(description="The transition it announced.")
     transition_time: str = Field(description="When the transition happened (RFC 3339).")
-    time: str = Field(description="When it was delivered or last attempted (RFC 3339).")
-    outcome: str = Field(description="Delivered, Failed, RateLimited or Skipped.")
-    attempts: int = Field(default=0, description="HTTP/SMTP attempts made.")
-    retryable: bool = Field(
-        default=False, description="A Failed delivery that will be tried again."
+    time: str = Field(description="When it was settled (RFC 3339).")
+    outcome: Outcome = Field(
+        description="Delivered, RateLimited (in the channel's summary), Skipped (filtered), "
+        "Failed (refused for good) or GaveUp (retries and maximum age exhausted)."
     )
-    error: str = Field(default="", description="Why it failed or was skipped.")
+    attempts: int = Field(default=0, description="Requests made, over every round.")
+    error: str = Field(default="", description="Why it failed, was skipped or given up.")
     step: int | None = Field(default=None, description="The escalation step that sent it.")
+
+
+class Obligation(WatchkeeperModel):
+    """A notification owed to one channel, written in the same status write as the
+    transition (or escalation step, or acknowledgement) that owes it, and removed when it
+    is settled. What is owed never depends on the alert's present state."""
+
+    id: str = Field(max_length=512, description="channel/event/transitionTime: the identity.")
+    channel: str = Field(description="The NotificationChannel.")
+    event: NotificationEvent = Field(description="The transition to announce.")
+    transition_time: str = Field(description="When the transition happened (RFC 3339).")
+    cycle: str | None = Field(
+        default=None, description="The firingSince of the firing cycle it belongs to."
+    )
+    key: str = Field(description="The idempotency key every delivery attempt carries.")
+    step: int | None = Field(default=None, description="The escalation step that owes it.")
+    severity: str | None = Field(default=None, description="The severity at the transition.")
+    previous_severity: str | None = Field(
+        default=None, description="The severity before a SeverityChanged."
+    )
+    value: float | None = Field(default=None, description="The value at the transition.")
+    attempts: int = Field(default=0, description="Requests made so far, over every round.")
+    first_attempt: str | None = Field(default=None, description="First delivery round.")
+    last_attempt: str | None = Field(default=None, description="Latest delivery round.")
+    error: str = Field(default="", description="Why the latest round failed.")
+
+
+class ToldChannel(WatchkeeperModel):
+    """A channel that learned of a firing cycle (delivered or listed in a summary)."""
+
+    channel: str = Field(description="The NotificationChannel.")
+    cycle: str = Field(description="The firingSince of that cycle.")
 
 
 class AlertStatus(WatchkeeperModel):
@@ -127,7 +183,25 @@ class AlertStatus(WatchkeeperModel):
     acknowledged: Acknowledged | None = Field(default=None, description="Acknowledgement.")
     escalation: EscalationProgress | None = Field(default=None, description="Escalation.")
     notifications: list[NotificationRecord] = Field(
-        default_factory=list, max_length=50, description="Recent notifications, newest last."
+        default_factory=list,
+        max_length=50,
+        description="Recent settled notifications, newest last (display only).",
+    )
+    outbox: list[Obligation] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Notifications owed and not yet settled, keyed by id.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["id"]},
+    )
+    told: list[ToldChannel] = Field(
+        default_factory=list,
+        max_length=200,
+        description="Channels told of a firing cycle: follow-ups (severity change, resolved, "
+        "acknowledged) go to them.",
+    )
+    last_repeat_at: str | None = Field(
+        default=None,
+        description="The due time of the last Repeat owed: the next is one repeatInterval later.",
     )
 
 

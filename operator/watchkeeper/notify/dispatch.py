@@ -16,11 +16,11 @@ import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 import httpx
 
+from watchkeeper.api.alert import Outcome
 from watchkeeper.api.common import parse_duration
 from watchkeeper.api.notificationchannel import ChannelType, NotificationChannelSpec
 from watchkeeper.api.timestamps import format_time
@@ -40,16 +40,10 @@ from watchkeeper.notify.state import ChannelState
 from watchkeeper.notify.summary import held_item, summary_notification
 from watchkeeper.notify.templates import render_message
 
+__all__ = ["DeliveryOutcome", "Dispatcher", "Outcome"]
 LOGGER = logging.getLogger("watchkeeper.notify")
 StatusWriter = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 """(namespace, name, status fields) -> merge-patch them into the channel's status."""
-
-
-class Outcome(StrEnum):
-    DELIVERED = "Delivered"
-    FAILED = "Failed"
-    RATE_LIMITED = "RateLimited"
-    SKIPPED = "Skipped"
 
 
 @dataclass(frozen=True)
@@ -75,6 +69,17 @@ class DeliveryOutcome:
     def final(self) -> bool:
         """Whether the caller should stop trying this notification on this channel."""
         return self.outcome != Outcome.FAILED or not self.retryable
+
+
+def _count(state: ChannelState, outcome: DeliveryOutcome) -> None:
+    """counters.sent counts notifications delivered, each once however many requests and
+    rounds it took; counters.failed counts delivery rounds that ended in failure (each with
+    its retries). A notification that failed once and was delivered later counts 1 and 1;
+    the Alert's record of it shows every attempt."""
+    if outcome.outcome == Outcome.DELIVERED:
+        state.counters.sent += 1
+    else:
+        state.counters.failed += 1
 
 
 def _limit(spec: NotificationChannelSpec) -> Limit:
@@ -166,10 +171,7 @@ class Dispatcher:
                     return outcome
         outcome = await self._send(channel, notification, now)
         async with state.lock:
-            if outcome.outcome == Outcome.DELIVERED:
-                state.counters.sent += 1
-            else:
-                state.counters.failed += 1
+            _count(state, outcome)
             await self._record(channel, state, outcome, notification)
         return outcome
 
@@ -185,14 +187,20 @@ class Dispatcher:
         `notified_before` maps channel name -> whether it was told about the alert before.
         """
         known = notified_before or {}
-        return list(
-            await asyncio.gather(
-                *(
-                    self.deliver(c, notification, notified_before=known.get(c.name))
-                    for c in channels
+
+        async def one(channel: Channel) -> DeliveryOutcome:
+            try:
+                return await self.deliver(
+                    channel, notification, notified_before=known.get(channel.name)
                 )
-            )
-        )
+            except Exception as error:  # a defect in one channel costs no other its delivery
+                LOGGER.exception(
+                    "NotificationChannel %s/%s: delivery failed", channel.namespace, channel.name
+                )
+                text = f"unexpected {type(error).__name__}"
+                return self._outcome(channel, notification, Outcome.FAILED, 0, text, True)
+
+        return list(await asyncio.gather(*(one(c) for c in channels)))
 
     async def send_summary(self, channel: Channel) -> DeliveryOutcome | None:
         """If the rate limit held notifications back and a slot is free, send one message
@@ -214,11 +222,9 @@ class Dispatcher:
         finally:
             state.summary_in_flight = False
         async with state.lock:
+            _count(state, outcome)
             if outcome.outcome == Outcome.DELIVERED:
-                state.counters.sent += 1
                 state.limiter = summary_delivered(state.limiter, covered)
-            else:
-                state.counters.failed += 1
             await self._record(channel, state, outcome, notification)
         return outcome
 

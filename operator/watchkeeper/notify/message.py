@@ -5,19 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 
+from watchkeeper.api.alert import NotificationEvent as Event
+from watchkeeper.engine.notifications import idempotency_key
 
-class Event(StrEnum):
-    """The transitions that notify."""
-
-    FIRING = "Firing"
-    SEVERITY_CHANGED = "SeverityChanged"
-    REPEAT = "Repeat"
-    RESOLVED = "Resolved"
-    ACKNOWLEDGED = "Acknowledged"
-    TEST = "Test"
-    SUMMARY = "Summary"  # what a channel's rate limit held back, sent once a slot is free
+__all__ = ["Event", "Notification"]
 
 
 @dataclass(frozen=True)
@@ -52,4 +44,4 @@ class Notification:
     @property
     def idempotency_key(self) -> str:
         """Unique per transition: the same transition delivered twice has the same key."""
-        return f"{self.dedup_key}/{self.event.value}/{self.transition_time}"
+        return idempotency_key(self.namespace, self.alert, self.event.value, self.transition_time)

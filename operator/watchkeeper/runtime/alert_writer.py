@@ -1,30 +1,58 @@
-"""Keeps a policy's Alert objects in step with the state machine: create, update, delete,
-Events on the policy. Writes only what changed; values refresh at most once a heartbeat."""
+"""Keeps a policy's Alert objects in step with the state machine, and holds each Alert's
+ledger: what it is owed (the outbox), what it was told, its repeat watermark, escalation
+position and acknowledgement. State and ledger are one status, written by one field
+manager in one server-side apply, so a transition and the obligations it creates are
+durable together, and an obligation settled is removed in the same write that records it.
+
+This process's record is the only source of what is owed: the notifier reads it, never
+the API. A write the API server does not take stays in memory and is retried at the next
+write of that Alert; nothing is re-derived, so nothing is lost or owed twice."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
 from watchkeeper.api import ALERT, ALERT_POLICY, API_VERSION
-from watchkeeper.api.alert import POLICY_LABEL, SEVERITY_LABEL, AlertState, AlertStatus
-from watchkeeper.api.alertpolicy import AlertPolicySpec
+from watchkeeper.api.alert import (
+    ESCALATION_LABEL,
+    POLICY_LABEL,
+    SEVERITY_LABEL,
+    AlertState,
+    AlertStatus,
+    Obligation,
+)
+from watchkeeper.api.alertpolicy import AlertPolicySpec, Comparison
 from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.alert_records import (
     alert_name,
-    instances_by_key,
+    instance_from_status,
     label_value,
     status_from_instance,
 )
-from watchkeeper.engine.alerts import Change, Evaluation, Instance, SeriesKey, Transition
+from watchkeeper.engine.alerts import (
+    Change,
+    Evaluation,
+    Instance,
+    SeriesKey,
+    Transition,
+    series_key,
+)
 from watchkeeper.engine.levels import PROMQL_OPERATORS
+from watchkeeper.engine.notifications import (
+    Ledger,
+    Routing,
+    after_evaluation,
+)
 from watchkeeper.engine.templating import render_all
-from watchkeeper.kube.calls import KubeError
+from watchkeeper.kube.calls import KubeError, KubeRejected, KubeUnavailable
 from watchkeeper.kube.events import ObjectRef
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
 from watchkeeper.runtime.metrics import ALERT_WRITES
@@ -34,61 +62,145 @@ from watchkeeper.runtime.services import PolicyRef, Services
 LOGGER = logging.getLogger("watchkeeper.alerts")
 VOLATILE = ("value", "lastEvaluationTime")
 SHOWN = ("summary", "description")
+LEDGER = ("outbox", "notifications", "told", "lastRepeatAt", "escalation", "acknowledged")
 
 
 def _blank(value: Any) -> Any:
-    """None, "" and {} all mean 'not set' in a status."""
-    return value if value not in (None, "", {}) else None
+    """None, "", [] and {} all mean 'not set' in a status."""
+    return value if value not in (None, "", {}, []) else None
+
+
+@dataclass
+class AlertRecord:
+    """One Alert as this process knows it: the status it wants and the status it wrote."""
+
+    name: str
+    instance: Instance
+    state: dict[str, Any]
+    ledger: Ledger = field(default_factory=Ledger)
+    written: dict[str, Any] | None = None
+    written_at: datetime | None = None
+    escalating: str | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def desired(self) -> dict[str, Any]:
+        return {**self.state, **self.ledger.to_api()}
+
+    def durable(self) -> list[Obligation]:
+        """The obligations the API server has: only those are acted on."""
+        ids = {o.get("id") for o in (self.written or {}).get("outbox") or []}
+        return [o for o in self.ledger.outbox if o.id in ids]
+
+
+def routing_of(spec: AlertPolicySpec) -> Routing:
+    repeat = spec.routing.repeat_interval.delta
+    return Routing(tuple(spec.routing.channels), repeat, spec.routing.send_resolved)
 
 
 class AlertWriter:
-    """The Alert objects of one policy, as last written."""
+    """The Alert objects of one policy, as wanted and as last written."""
 
     def __init__(self, services: Services, policy: PolicyRef) -> None:
-        self.ref = policy
-        self.kube = services.kube
-        self.store = services.alerts
-        self.events = services.events
-        self.namespace = policy.namespace
-        self.policy = policy.name
+        self.services = services
+        self.policy = policy
         self.heartbeat = timedelta(seconds=services.config.status_heartbeat)
-        self.instances: dict[SeriesKey, Instance] = {}
-        self.written: dict[str, dict[str, Any]] = {}
-        self.written_at: dict[str, datetime] = {}
+        self.records: dict[SeriesKey, AlertRecord] = {}
         self.template_errors: list[str] = []
+        self.write_errors: list[str] = []
+        """Why Alert writes of the last evaluation were refused (for the policy's status)."""
 
-    def load(self, alerts: Iterable[Mapping[str, Any]]) -> None:
-        """Rebuild the state machine's memory from the Alerts the policy owns."""
-        statuses: dict[str, AlertStatus] = {}
+    @property
+    def instances(self) -> dict[SeriesKey, Instance]:
+        return {key: record.instance for key, record in self.records.items()}
+
+    def by_name(self, name: str) -> AlertRecord | None:
+        return next((r for r in self.records.values() if r.name == name), None)
+
+    def load(self, alerts: Sequence[Mapping[str, Any]]) -> None:
+        """Rebuild the state machine's memory and the ledgers from the policy's Alerts."""
         for item in alerts:
+            name = item["metadata"]["name"]
             try:
-                statuses[item["metadata"]["name"]] = AlertStatus.model_validate(
-                    item.get("status") or {}
-                )
+                status = AlertStatus.model_validate(item.get("status") or {})
             except ValidationError:
-                continue  # not ours to understand; left alone
-        self.instances = instances_by_key(statuses)
-        for name, status in statuses.items():
-            self.written[name] = status.to_api()
+                LOGGER.warning(
+                    "Alert %s/%s: status not understood, left alone", self.policy.namespace, name
+                )
+                continue
+            instance = instance_from_status(status)
+            if instance is None or alert_name(self.policy.name, instance.labels) != name:
+                continue
+            written = status.to_api()
+            state = {k: v for k, v in written.items() if k not in LEDGER}
+            labels = item["metadata"].get("labels") or {}
+            self.records[series_key(instance.labels)] = AlertRecord(
+                name,
+                instance,
+                state,
+                Ledger.of(status),
+                written,
+                escalating=labels.get(ESCALATION_LABEL),
+            )
 
     def counts(self) -> tuple[int, int]:
         """(pending, firing)."""
-        states = [i.state for i in self.instances.values()]
+        states = [r.instance.state for r in self.records.values()]
         return states.count(AlertState.PENDING), states.count(AlertState.FIRING)
 
     async def apply(
         self, spec: AlertPolicySpec, result: Evaluation, gone: list[SeriesKey], at: datetime
     ) -> None:
-        self.template_errors = []
+        """Write an evaluation: state, the obligations its transitions create, Events.
+        Every Alert is tried; after all were, an outage (KubeUnavailable) is raised."""
+        self.template_errors, self.write_errors = [], []
+        routing = routing_of(spec)
+        changes: dict[SeriesKey, list[Transition]] = {}
+        for transition in result.transitions:
+            changes.setdefault(transition.key, []).append(transition)
+        failures: list[KubeError] = []
         for key, instance in result.instances.items():
-            if key not in gone:
-                await self._write(spec, instance, at)
-        for key in [*result.dropped, *gone]:
-            labels = (result.instances.get(key) or self.instances[key]).labels
-            await self._delete(alert_name(self.policy, labels))
+            record = self.records.get(key)
+            state = self._desired(spec, instance, at)
+            if record is None:
+                record = AlertRecord(alert_name(self.policy.name, instance.labels), instance, state)
+                self.records[key] = record
+            record.instance, record.state = instance, state
+            record.ledger = after_evaluation(
+                record.ledger,
+                self.policy.namespace,
+                record.name,
+                instance,
+                changes.get(key, []),
+                routing,
+                at,
+            )
+        writes = [(self._delete, key) for key in [*result.dropped, *gone]]
+        writes += [(self._flush_due, key) for key in list(self.records) if key not in gone]
+        for write, key in writes:
+            failures += await self._attempt(write, key, at)
+            if any(isinstance(f, KubeUnavailable) for f in failures):
+                break  # an outage: the rest would wait out their timeouts too
         for transition in result.transitions:
             await self._event(spec, transition, result.instances.get(transition.key))
-        self.instances = {k: v for k, v in result.instances.items() if k not in gone}
+        outage = [f for f in failures if isinstance(f, KubeUnavailable)]
+        if outage:  # the evaluation loop holds the state and says so; the next write retries
+            raise outage[0]
+
+    async def _attempt(self, action: Callable[..., Any], *args: Any) -> list[KubeError]:
+        """Run one Alert's write; a refused write costs the other Alerts nothing (it is
+        logged and listed in `write_errors`), an outage is returned to be raised."""
+        try:
+            await action(*args)
+        except KubeRejected as error:
+            ns = self.policy.namespace
+            self.write_errors.append(str(error))
+            LOGGER.warning(
+                "AlertPolicy %s/%s: an Alert write was refused: %s", ns, self.policy.name, error
+            )
+            return [error]
+        except KubeError as error:
+            return [error]
+        return []
 
     def _desired(self, spec: AlertPolicySpec, instance: Instance, at: datetime) -> dict[str, Any]:
         context = {
@@ -97,7 +209,7 @@ class AlertWriter:
             "threshold": instance.threshold,
             "severity": instance.severity.value if instance.severity else None,
             "state": instance.state.value,
-            "policy": self.policy,
+            "policy": self.policy.name,
         }
         rendered, errors = render_all(spec.annotations, context)
         self.template_errors += errors
@@ -107,46 +219,78 @@ class AlertWriter:
         status["lastEvaluationTime"] = format_time(at)
         return status
 
-    def _due(self, name: str, desired: dict[str, Any], at: datetime) -> bool:
+    def _due(self, record: AlertRecord, at: datetime) -> bool:
         """Write when anything but the value changed, or the value after a heartbeat."""
-        before = self.written.get(name)
+        before, desired = record.written, record.desired()
         if before is None:
             return True
         steady = [k for k in desired if k not in VOLATILE]
-        if any(_blank(before.get(k)) != _blank(desired[k]) for k in steady):
+        if any(_blank(before.get(k)) != _blank(desired.get(k)) for k in steady):
             return True
-        last = self.written_at.get(name)
+        last = record.written_at
         return desired.get("value") != before.get("value") and (
             last is None or at - last >= self.heartbeat
         )
 
-    async def _write(self, spec: AlertPolicySpec, instance: Instance, at: datetime) -> None:
-        name = alert_name(self.policy, instance.labels)
-        desired = self._desired(spec, instance, at)
-        if not self._due(name, desired, at):
-            return
-        before = self.written.get(name)
-        labels = {
-            POLICY_LABEL: label_value(self.policy),
-            SEVERITY_LABEL: desired["severity"] or "",
-        }
-        if before is None:
-            owner = {"name": self.policy, "uid": self.ref.uid}
-            await self.store.create(self.namespace, name, labels, owner)
-            ALERT_WRITES.labels("create").inc()
-        elif before.get("severity") != desired["severity"]:
-            await self.store.patch(self.namespace, name, {"metadata": {"labels": labels}})
-        await self.kube.apply_status(ALERT, self.namespace, name, desired, FIELD_MANAGER)
-        ALERT_WRITES.labels("status").inc()
-        if instance.state == AlertState.RESOLVED and before and before.get("state") != "Resolved":
-            await clear_acknowledgement(self.kube, self.store, self.namespace, name)
-        self.written[name], self.written_at[name] = desired, at
+    async def _flush_due(self, key: SeriesKey, at: datetime) -> None:
+        record = self.records[key]
+        if self._due(record, at):
+            await self.flush(record, at)
 
-    async def _delete(self, name: str) -> None:
-        await self.store.delete(self.namespace, name)
+    async def flush(self, record: AlertRecord, at: datetime | None = None) -> None:
+        """Write the record's whole status (state and ledger) in one apply; create the Alert
+        first if it was never written. On failure the record keeps what it wants."""
+        async with record.lock:
+            desired, before = record.desired(), record.written
+            if before is not None and all(
+                _blank(before.get(k)) == _blank(desired[k]) for k in desired
+            ):
+                return
+            store, ns = self.services.alerts, self.policy.namespace
+            labels = {
+                POLICY_LABEL: label_value(self.policy.name),
+                SEVERITY_LABEL: desired["severity"] or "",
+            }
+            if before is None:
+                owner = {"name": self.policy.name, "uid": self.policy.uid}
+                await store.create(ns, record.name, labels, owner)
+                ALERT_WRITES.labels("create").inc()
+            elif before.get("severity") != desired["severity"]:
+                await store.patch(ns, record.name, {"metadata": {"labels": labels}})
+            await self.services.kube.apply_status(ALERT, ns, record.name, desired, FIELD_MANAGER)
+            ALERT_WRITES.labels("status").inc()
+            resolved_now = (
+                desired["state"] == "Resolved" and (before or {}).get("state") != "Resolved"
+            )
+            record.written, record.written_at = desired, at or record.written_at
+        if resolved_now and before is not None:
+            await clear_acknowledgement(store, ns, record.name)
+
+    async def _delete(self, key: SeriesKey, at: datetime) -> None:
+        """Delete a dropped or expired Alert once it owes nothing."""
+        record = self.records.get(key)
+        if record is None or record.ledger.outbox:
+            return
+        await self.services.alerts.delete(self.policy.namespace, record.name)
         ALERT_WRITES.labels("delete").inc()
-        self.written.pop(name, None)
-        self.written_at.pop(name, None)
+        self.records.pop(key, None)
+
+    async def post_event(self, about: ObjectRef, type_: str, reason: str, message: str) -> None:
+        """An Event; one that fails is a log line, never a failed round."""
+        try:
+            await self.services.events.post(about, type_, reason, message)
+        except KubeError as error:
+            LOGGER.warning(
+                "%s %s/%s: Event %s not posted: %s",
+                about.kind,
+                about.namespace,
+                about.name,
+                reason,
+                error,
+            )
+
+    def alert_ref(self, name: str) -> ObjectRef:
+        return ObjectRef(API_VERSION, ALERT.kind, self.policy.namespace, name)
 
     async def _event(
         self, spec: AlertPolicySpec, transition: Transition, instance: Instance | None
@@ -157,38 +301,31 @@ class AlertWriter:
             Change.SEVERITY_CHANGED,
         ):
             return
-        name = alert_name(self.policy, instance.labels)
+        name = alert_name(self.policy.name, instance.labels)
         labels = ", ".join(f"{k}={v}" for k, v in sorted(instance.labels.items())) or "no labels"
         value = "no value" if instance.value is None else f"{instance.value:g}"
-        comparison = PROMQL_OPERATORS.get(spec.comparison, "?")
+        comparison = PROMQL_OPERATORS.get(Comparison(spec.comparison), "?")
         bound = (
             ""
             if instance.threshold is None or math.isnan(instance.threshold)
-            else (f" {comparison} {instance.threshold:g}")
+            else f" {comparison} {instance.threshold:g}"
         )
-        if transition.change == Change.RESOLVED:
-            message = f"Alert {name} ({labels}) resolved; value {value}"
-            await self._post("Normal", "Resolved", message)
-            return
         severity = instance.severity.value if instance.severity else "?"
-        if transition.change == Change.FIRING:
-            message = f"Alert {name} ({labels}) is firing at {severity}: {value}{bound}"
+        if transition.change == Change.RESOLVED:
+            type_, message = "Normal", f"Alert {name} ({labels}) resolved; value {value}"
+        elif transition.change == Change.FIRING:
+            type_, message = (
+                "Warning",
+                f"Alert {name} ({labels}) is firing at {severity}: {value}{bound}",
+            )
         else:
             previous = transition.previous_severity.value if transition.previous_severity else "?"
+            type_ = "Warning"
             message = (
                 f"Alert {name} ({labels}) changed from {previous} to {severity}: {value}{bound}"
             )
-        await self._post("Warning", transition.change.value, message)
-
-    async def _post(self, type_: str, reason: str, message: str) -> None:
-        about = ObjectRef(API_VERSION, ALERT_POLICY.kind, self.namespace, self.policy, self.ref.uid)
-        try:
-            await self.events.post(about, type_, reason, message)
-        except KubeError as error:  # an Event is worth a log line, not a failed evaluation
-            LOGGER.warning(
-                "AlertPolicy %s/%s: Event %s not posted: %s",
-                self.namespace,
-                self.policy,
-                reason,
-                error,
-            )
+        policy = ObjectRef(
+            API_VERSION, ALERT_POLICY.kind, self.policy.namespace, self.policy.name, self.policy.uid
+        )
+        LOGGER.info("AlertPolicy %s/%s: %s", self.policy.namespace, self.policy.name, message)
+        await self.post_event(policy, type_, transition.change.value, message)

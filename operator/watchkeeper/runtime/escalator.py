@@ -1,43 +1,32 @@
 """Walks an alert through its EscalationPolicy during a notification round: advances the
-schedule, persists the position on the Alert (before anything is sent, so a crash can
-only repeat a delivery, never lose a step), posts an Event per step, expires
-acknowledgements, and says which pages the steps owe."""
+schedule and writes the new position together with the pages its new steps owe (one
+status write: a crash can neither lose a step nor run it twice), posts an Event per step,
+expires acknowledgements, and raises or lifts ScalingPolicy floors."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from pydantic import ValidationError
 
-from watchkeeper.api import ALERT, API_VERSION, ESCALATION_POLICY, SCALING_POLICY
-from watchkeeper.api.alert import AlertStatus
-from watchkeeper.api.common import Severity
+from watchkeeper.api import ESCALATION_POLICY, SCALING_POLICY
+from watchkeeper.api.alert import ESCALATION_LABEL, AlertState, NotificationEvent
 from watchkeeper.api.escalationpolicy import EscalationPolicySpec
 from watchkeeper.api.scalingpolicy import Floor
-from watchkeeper.api.timestamps import format_time, parse_optional_time
+from watchkeeper.api.timestamps import format_time, parse_time
 from watchkeeper.engine.escalation import AlertView, Chain, advance, position_of, saved_form
-from watchkeeper.engine.notifications import FIRING, Intent
-from watchkeeper.kube.alerts import AlertStore
-from watchkeeper.kube.calls import KubeError
-from watchkeeper.kube.events import ObjectRef
+from watchkeeper.engine.notifications import Notice, owe
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
-from watchkeeper.runtime.services import Services
+from watchkeeper.runtime.alert_writer import AlertRecord, AlertWriter
 
+__all__ = ["ESCALATION_LABEL", "FIELD_MANAGER", "Escalator", "floor_manager"]
 LOGGER = logging.getLogger("watchkeeper.escalation")
 FIELD_MANAGER = "watchkeeper-escalation"
-ESCALATION_LABEL = "watchkeeper.io/escalation"
-
-
-def _about(alert: Mapping[str, Any]) -> ObjectRef:
-    """The Alert, as the object an Event is about."""
-    metadata = alert["metadata"]
-    return ObjectRef(
-        API_VERSION, ALERT.kind, metadata["namespace"], metadata["name"], metadata.get("uid", "")
-    )
+"""Field manager of the EscalationPolicy's status.escalating (the position itself is
+part of each Alert's ledger)."""
 
 
 def floor_manager(namespace: str, alert: str) -> str:
@@ -49,14 +38,14 @@ def floor_manager(namespace: str, alert: str) -> str:
 class Escalator:
     """Escalation for the alerts of one policy."""
 
-    def __init__(self, services: Services, store: AlertStore, namespace: str) -> None:
-        self.services = services
-        self.kube = services.kube
-        self.store = store
-        self.namespace = namespace
+    def __init__(self, writer: AlertWriter) -> None:
+        self.writer = writer
+        self.services = writer.services
+        self.namespace = writer.policy.namespace
 
-    async def chain(self, name: str) -> Chain | None:
-        """The EscalationPolicy, parsed; None if missing or invalid (its Ready says why)."""
+    def chain(self, name: str) -> Chain | None:
+        """The EscalationPolicy from the watch cache, parsed; None if missing or invalid
+        (its Ready says why)."""
         obj = self.services.objects.get(ESCALATION_POLICY, self.namespace, name)
         if obj is None:
             return None
@@ -65,79 +54,76 @@ class Escalator:
         except ValidationError:
             return None
 
-    async def step(
-        self, alert: dict[str, Any], status: AlertStatus, policy: str, chain: Chain, now: datetime
-    ) -> list[Intent]:
-        """Advance the alert's escalation; the pages its steps owe while it fires."""
-        name = alert["metadata"]["name"]
-        since = parse_optional_time(status.firing_since)
+    async def step(self, record: AlertRecord, policy: str, chain: Chain, now: datetime) -> None:
+        """Advance the alert's escalation; owe the pages of the steps that fell due."""
+        instance, ledger = record.instance, record.ledger
+        since = instance.firing_since
         view = AlertView(
-            state=status.state,
-            severity=Severity(status.severity) if status.severity else None,
+            state=instance.state,
+            severity=instance.severity,
             firing_since=since,
-            severity_changed_at=parse_optional_time(status.severity_changed_at),
-            acknowledged_at=parse_optional_time(status.acknowledged.time)
-            if status.acknowledged
-            else None,
+            severity_changed_at=instance.severity_changed_at,
+            acknowledged_at=parse_time(ledger.acknowledged.time) if ledger.acknowledged else None,
         )
-        decision = advance(chain, position_of(status.escalation, since), view, now)
+        decision = advance(chain, position_of(ledger.escalation, since), view, now)
         position = decision.position
         if position is None:
-            return []
+            return
         saved = saved_form(policy, chain, position)
-        if saved != status.escalation:
-            await self.kube.apply_status(
-                ALERT, self.namespace, name, {"escalation": saved.to_api()}, FIELD_MANAGER
-            )
-            escalating = policy if position.next_at is not None else None
-            labels = alert["metadata"].get("labels") or {}
-            if labels.get(ESCALATION_LABEL) != escalating:
-                await self.store.patch(
-                    self.namespace, name, {"metadata": {"labels": {ESCALATION_LABEL: escalating}}}
-                )
+        ref = self.writer.alert_ref(record.name)
         if decision.unacknowledge:
-            await clear_acknowledgement(self.kube, self.store, self.namespace, name)
-            await self._post(
-                alert,
+            # the request goes first: the watch must not see it again and re-acknowledge
+            await clear_acknowledgement(self.services.alerts, self.namespace, record.name)
+            await self.writer.post_event(
+                ref,
+                "Warning",
                 "AcknowledgementExpired",
                 f"Still firing {chain.ack_timeout} after the acknowledgement: escalation resumes",
             )
+        ledger = record.ledger  # as it is now, after the awaits
+        if saved != ledger.escalation or decision.unacknowledge:
+            severity = instance.severity.value if instance.severity else None
+            for _, index, at in decision.new_runs:
+                notice = Notice(NotificationEvent.FIRING, at, since, severity, step=index)
+                ledger = ledger.owing(
+                    owe(self.namespace, record.name, notice, chain.steps[index].channels)
+                )
+            acknowledged = None if decision.unacknowledge else ledger.acknowledged
+            record.ledger = replace(ledger, escalation=saved, acknowledged=acknowledged)
+            await self.writer.flush(record)
+        await self._label(record, policy if position.next_at is not None else None)
         for loop, index, _ in decision.new_runs:
             channels = ", ".join(chain.steps[index].channels) or "no channels"
-            await self._post(
-                alert,
-                "EscalationStep",
+            message = (
                 f"{policy} step {index + 1}/{len(chain.steps)} (run {loop + 1}): "
-                f"notifying {channels}",
+                f"notifying {channels}"
             )
-        await self._floors(name, status, policy, chain, position.ran, now)
-        if status.state != "Firing":
-            return []
-        return [
-            Intent(channel, FIRING, at, step=index)
-            for _, index, at in position.ran
-            for channel in chain.steps[index].channels
-        ]
+            LOGGER.info("Alert %s/%s: %s", self.namespace, record.name, message)
+            await self.writer.post_event(ref, "Warning", "EscalationStep", message)
+        await self._floors(record, policy, chain, position.ran, now)
 
-    async def _post(self, alert: Mapping[str, Any], reason: str, message: str) -> None:
-        try:
-            await self.services.events.post(_about(alert), "Warning", reason, message)
-        except KubeError as error:
-            LOGGER.warning("Alert %s: Event %s not posted: %s", _about(alert).name, reason, error)
+    async def _label(self, record: AlertRecord, escalating: str | None) -> None:
+        if record.escalating != escalating:
+            await self.services.alerts.patch(
+                self.namespace,
+                record.name,
+                {"metadata": {"labels": {ESCALATION_LABEL: escalating}}},
+            )
+            record.escalating = escalating
 
     async def _floors(
         self,
-        alert: str,
-        status: AlertStatus,
+        record: AlertRecord,
         policy: str,
         chain: Chain,
         ran: tuple[tuple[int, int, datetime], ...],
         now: datetime,
     ) -> None:
         """Raise the floors the run steps ask for while the alert fires; lift them after."""
+        alert = record.name
         targets = {action.scaling_policy_ref for step in chain.steps for action in step.scale}
         wanted: dict[str, int] = {}
-        if status.state == "Firing":
+        if record.instance.state == AlertState.FIRING:
             for _, index, _ in ran:
                 for action in chain.steps[index].scale:
                     ref = action.scaling_policy_ref
@@ -157,7 +143,7 @@ class Escalator:
                     alert=alert, min_replicas=wanted[target], escalation_policy=policy, since=since
                 )
                 entries.append(floor.to_api())
-            await self.kube.apply_status(
+            await self.services.kube.apply_status(
                 SCALING_POLICY,
                 self.namespace,
                 target,

@@ -1,81 +1,98 @@
-"""Delivers what a policy's Alerts are owed. After each evaluation it runs in the
-background (evaluation never waits on a channel): it lists the policy's Alerts — their
-status is the record of what was sent — asks the engine what is due, delivers through
-the dispatcher, and records each outcome on the Alert. A crash between delivering and
-recording repeats that one delivery after the restart, with the same idempotency key."""
+"""Delivers what a policy's Alerts owe. After each evaluation a round runs in the
+background (evaluation never waits on a channel): it advances escalations, takes the
+obligations the API server has (each Alert's outbox, as the writer last wrote it — never
+a LIST), delivers them through the dispatcher, and settles each in one status write that
+removes it from the outbox and appends its display record. A crash between delivering
+and settling repeats that one delivery after the restart, with the same idempotency key.
+
+Acknowledgements arrive from the Alert watch: `acknowledged(body)`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
 from pydantic import ValidationError
 
-from watchkeeper.api import ALERT, NOTIFICATION_CHANNEL
-from watchkeeper.api.alert import AlertStatus, NotificationRecord
+from watchkeeper.api import NOTIFICATION_CHANNEL
+from watchkeeper.api.alert import Acknowledged, AlertState, NotificationEvent, Obligation, Outcome
 from watchkeeper.api.alertpolicy import AlertPolicySpec
-from watchkeeper.api.common import parse_duration
-from watchkeeper.api.timestamps import format_time, parse_optional_time
-from watchkeeper.engine.alert_records import label_value
-from watchkeeper.engine.notifications import Intent, Routing, due, notified, record, routed
-from watchkeeper.notify.dispatch import DeliveryOutcome, Outcome
-from watchkeeper.notify.message import Event, Notification
+from watchkeeper.api.timestamps import format_time
+from watchkeeper.engine.notifications import (
+    FOLLOW_UPS,
+    Attempt,
+    Budget,
+    Notice,
+    after_settlement,
+    owe,
+    ready,
+    settle,
+    targets,
+    was_told,
+)
+from watchkeeper.kube.calls import KubeError, KubeUnavailable
+from watchkeeper.notify.dispatch import DeliveryOutcome
+from watchkeeper.notify.message import Notification
 from watchkeeper.notify.sender import Channel
-from watchkeeper.runtime.alert_writer import AlertWriter
+from watchkeeper.runtime.acknowledgement import wanted
+from watchkeeper.runtime.alert_writer import AlertRecord, AlertWriter, routing_of
 from watchkeeper.runtime.escalator import Escalator
 from watchkeeper.runtime.services import PolicyRef, Services
 
 LOGGER = logging.getLogger("watchkeeper.notify")
-FIELD_MANAGER = "watchkeeper-notification"
 KEEP_RECORDS = 50
 
 
 def notification_for(
-    alert: dict[str, Any], status: AlertStatus, spec: AlertPolicySpec, event: str, at: datetime
+    policy: PolicyRef, record: AlertRecord, owed: Obligation, spec: AlertPolicySpec | None
 ) -> Notification:
-    """The message of one transition of one alert."""
-    ack = status.acknowledged
+    """The message of one obligation: the transition as it was, the alert as it is."""
+    state, ack = record.state, record.ledger.acknowledged
+    resolved = owed.event == NotificationEvent.RESOLVED
     return Notification(
-        event=Event(event),
-        alert=alert["metadata"]["name"],
-        namespace=alert["metadata"]["namespace"],
-        policy=alert["metadata"]["labels"].get("watchkeeper.io/policy", ""),
-        state=str(status.state),
-        transition_time=format_time(at),
-        severity=status.severity,
-        value=status.value,
-        threshold=status.threshold,
-        labels={**spec.labels, **status.labels},
-        annotations=dict(status.annotations),
-        summary=status.summary,
-        description=status.description,
-        starts_at=status.starts_at,
-        firing_since=status.firing_since,
-        resolved_at=status.resolved_at,
+        event=NotificationEvent(owed.event),
+        alert=record.name,
+        namespace=policy.namespace,
+        policy=policy.name,
+        state=(AlertState.RESOLVED if resolved else AlertState.FIRING).value,
+        transition_time=owed.transition_time,
+        severity=owed.severity,
+        previous_severity=owed.previous_severity,
+        value=owed.value if owed.value is not None else state.get("value"),
+        threshold=state.get("threshold"),
+        labels={**(spec.labels if spec else {}), **(state.get("labels") or {})},
+        annotations=dict(state.get("annotations") or {}),
+        summary=state.get("summary") or "",
+        description=state.get("description") or "",
+        starts_at=state.get("startsAt"),
+        firing_since=owed.cycle,
+        resolved_at=owed.transition_time if resolved else None,
         acknowledged_by=ack.by if ack else None,
         acknowledgement_comment=ack.comment if ack else "",
     )
 
 
 class AlertNotifier:
-    """The notification side of one policy's evaluation loop."""
+    """The notification side of one policy."""
 
     def __init__(self, services: Services, policy: PolicyRef, writer: AlertWriter) -> None:
         self.services = services
+        self.policy = policy
         self.writer = writer
-        self.namespace = policy.namespace
-        self.policy = policy.name
-        self.store = services.alerts
-        self.escalation = Escalator(services, self.store, self.namespace)
+        self.escalation = Escalator(writer)
+        self.spec: AlertPolicySpec | None = None
+        self.degraded = False
         self._task: asyncio.Task[None] | None = None
 
     def kick(self, spec: AlertPolicySpec, now: datetime) -> None:
         """Start a delivery round unless one is still running (the next round catches up)."""
+        self.spec = spec
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._round(spec, now))
 
@@ -89,116 +106,132 @@ class AlertNotifier:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
+    async def acknowledged(self, body: Mapping[str, Any], now: datetime | None = None) -> None:
+        """An Alert of this policy changed (from the watch): record or withdraw the
+        acknowledgement it asks for, with the Acknowledged notices it owes, in one write."""
+        record = self.writer.by_name(str(body["metadata"]["name"]))
+        if record is None or record.instance.state == AlertState.RESOLVED:
+            return
+        ack, ledger = wanted(body), record.ledger
+        recorded = ledger.acknowledged
+        if ack is None and recorded is None:
+            return
+        if (
+            ack is not None
+            and recorded
+            and (recorded.by, recorded.comment) == (ack.by, ack.comment)
+        ):
+            return
+        at = (now or datetime.now(UTC)).replace(microsecond=0)
+        if ack is None:
+            ledger = replace(ledger, acknowledged=None)
+        else:
+            stamp = format_time(at)
+            ledger = replace(
+                ledger, acknowledged=Acknowledged(by=ack.by, comment=ack.comment, time=stamp)
+            )
+            since = record.instance.firing_since
+            if record.instance.state == AlertState.FIRING and since is not None and self.spec:
+                event = NotificationEvent.ACKNOWLEDGED
+                severity = record.instance.severity
+                notice = Notice(event, at, since, severity.value if severity else None)
+                channels = targets(event, routing_of(self.spec), since, ledger.told, ledger.outbox)
+                ledger = ledger.owing(owe(self.policy.namespace, record.name, notice, channels))
+        record.ledger = ledger
+        await self.writer.flush(record)
+        if ack is not None:
+            ref = self.writer.alert_ref(record.name)
+            await self.writer.post_event(ref, "Normal", "Acknowledged", f"Acknowledged by {ack.by}")
+            LOGGER.info("Alert %s/%s acknowledged by %s", ref.namespace, ref.name, ack.by)
+
     async def _round(self, spec: AlertPolicySpec, now: datetime) -> None:
+        ref = spec.routing.escalation_policy_ref
+        chain = self.escalation.chain(ref) if ref else None
+        unavailable: KubeError | None = None
+        for record in list(self.writer.records.values()):
+            try:
+                if ref and chain:
+                    await self.escalation.step(record, ref, chain, now)
+                await self._deliver(record, spec)
+            except KubeUnavailable as error:  # held in memory; the next round writes it
+                unavailable = error
+                break  # an outage: the other Alerts would wait out their timeouts too
+            except KubeError as error:
+                LOGGER.warning(
+                    "Alert %s/%s: not settled: %s", self.policy.namespace, record.name, error
+                )
+            except Exception:  # one alert's defect must not cost the others their round
+                LOGGER.exception(
+                    "Alert %s/%s: notification round failed", self.policy.namespace, record.name
+                )
+        self._outage(unavailable)
+
+    def _outage(self, error: KubeError | None) -> None:
+        """One log line when the API server stops taking this policy's writes, one when it
+        takes them again: never a line per round."""
+        where = f"AlertPolicy {self.policy.namespace}/{self.policy.name}"
+        if error is not None and not self.degraded:
+            LOGGER.warning("%s: notifications held in memory, not settled: %s", where, error)
+        elif error is None and self.degraded:
+            LOGGER.info("%s: the API server takes notification writes again", where)
+        self.degraded = error is not None
+
+    def _channel(self, name: str) -> Channel | str:
+        """The channel from the watch cache, or why it cannot be used."""
+        obj = self.services.objects.get(NOTIFICATION_CHANNEL, self.policy.namespace, name)
+        if obj is None:
+            return f"NotificationChannel {name} not found in namespace {self.policy.namespace}"
         try:
-            routing = Routing(
-                tuple(spec.routing.channels),
-                parse_duration(spec.routing.repeat_interval),
-                spec.routing.send_resolved,
-            )
-            channels: dict[str, Channel | str] = {}
-            escalation_ref = spec.routing.escalation_policy_ref
-            chain = await self.escalation.chain(escalation_ref) if escalation_ref else None
-            for alert in await self.store.list_for_policy(self.namespace, label_value(self.policy)):
-                try:
-                    status = AlertStatus.model_validate(alert.get("status") or {})
-                except ValidationError:
-                    continue
-                since = parse_optional_time(status.firing_since)
-                intents = routed(status, routing, now, notified(status.notifications, since))
-                if escalation_ref and chain:
-                    intents += await self.escalation.step(alert, status, escalation_ref, chain, now)
-                pending = due(intents, status.notifications)
-                if pending:
-                    await self._deliver(alert, status, spec, pending, channels)
-        except Exception:  # a round must never take the evaluation loop down
-            LOGGER.exception(
-                "AlertPolicy %s/%s: notification round failed", self.namespace, self.policy
-            )
+            return Channel.from_object(obj)
+        except ValidationError:
+            return f"NotificationChannel {name} has an invalid spec (see its Ready)"
 
-    async def _channel(self, name: str, cache: dict[str, Channel | str]) -> Channel | str:
-        """The channel, or why it cannot be used."""
-        if name not in cache:
-            obj = self.services.objects.get(NOTIFICATION_CHANNEL, self.namespace, name)
-            if obj is None:
-                cache[name] = f"NotificationChannel {name} not found in namespace {self.namespace}"
-            else:
-                try:
-                    cache[name] = Channel.from_object(obj)
-                except ValidationError:
-                    cache[name] = f"NotificationChannel {name} has an invalid spec (see its Ready)"
-        return cache[name]
-
-    async def _deliver(
-        self,
-        alert: dict[str, Any],
-        status: AlertStatus,
-        spec: AlertPolicySpec,
-        pending: Sequence[Intent],
-        cache: dict[str, Channel | str],
-    ) -> None:
-        name = alert["metadata"]["name"]
-        records = list(status.notifications)
-        told = notified(records, parse_optional_time(status.firing_since))
-        ordered = sorted(pending, key=lambda i: (i.at, i.event))
-        for (event, at), group in groupby(ordered, key=lambda i: (i.event, i.at)):
-            intents = list(group)
-            notification = notification_for(alert, status, spec, event, at)
-            resolved = {i.channel: await self._channel(i.channel, cache) for i in intents}
+    async def _deliver(self, record: AlertRecord, spec: AlertPolicySpec) -> None:
+        due = ready(record.durable())
+        if not due:
+            return
+        for _, group in groupby(due, key=lambda o: (o.transition_time, o.event)):
+            owed = list(group)
+            first = owed[0]
+            notification = notification_for(self.policy, record, first, spec)
+            resolved = {o.channel: self._channel(o.channel) for o in owed}
             usable = [c for c in resolved.values() if isinstance(c, Channel)]
-            outcomes = await self.services.dispatcher.deliver_many(
-                usable, notification, notified_before={c: c in told for c in resolved}
+            told = record.ledger.told
+            before = {o.channel: was_told(told, o.channel, o.cycle) for o in owed}
+            outcomes = {
+                o.channel: o
+                for o in await self.services.dispatcher.deliver_many(
+                    usable,
+                    notification,
+                    notified_before=before if first.event in FOLLOW_UPS else None,
+                )
+            }
+            now = datetime.now(UTC)
+            for obligation in owed:
+                channel = resolved[obligation.channel]
+                if isinstance(channel, str):
+                    attempt, budget = Attempt(Outcome.FAILED, 0, channel, True), Budget(0)
+                else:
+                    attempt = _attempt(outcomes[obligation.channel])
+                    budget = Budget(channel.spec.retry.max_attempts)
+                await self._settle(record, obligation, attempt, budget, now)
+        await self.writer.flush(record)
+
+    async def _settle(
+        self, record: AlertRecord, owed: Obligation, attempt: Attempt, budget: Budget, now: datetime
+    ) -> None:
+        result = settle(owed, attempt, budget, now)
+        record.ledger = after_settlement(record.ledger, owed, result, KEEP_RECORDS)
+        if result.record is None:
+            return
+        if result.gave_up:
+            message = (
+                f"{owed.event} of {owed.transition_time} to {owed.channel}: {result.record.error}"
             )
-            outcomes += [
-                DeliveryOutcome(
-                    c,
-                    Event(event),
-                    notification.idempotency_key,
-                    Outcome.FAILED,
-                    format_time(datetime.now(at.tzinfo)),
-                    error=why,
-                    retryable=True,
-                )
-                for c, why in resolved.items()
-                if isinstance(why, str)
-            ]
-            steps = {i.channel: i.step for i in intents}
-            updated = records
-            for outcome in outcomes:
-                updated = record(
-                    updated, _record(outcome, at, steps.get(outcome.channel)), KEEP_RECORDS
-                )
-            if _changed(records, updated):
-                await self.services.kube.apply_status(
-                    ALERT,
-                    self.namespace,
-                    name,
-                    {"notifications": [r.to_api() for r in updated]},
-                    FIELD_MANAGER,
-                )
-            records = updated
-            told |= {o.channel for o in outcomes if o.outcome == Outcome.DELIVERED}
+            ref = self.writer.alert_ref(record.name)
+            LOGGER.warning("Alert %s/%s: %s", ref.namespace, ref.name, message)
+            await self.writer.post_event(ref, "Warning", "NotificationGivenUp", message)
 
 
-def _record(outcome: DeliveryOutcome, at: datetime, step: int | None) -> NotificationRecord:
-    return NotificationRecord(
-        channel=outcome.channel,
-        event=outcome.event.value,
-        transition_time=format_time(at),
-        time=outcome.time,
-        outcome=outcome.outcome.value,
-        attempts=outcome.attempts,
-        retryable=not outcome.final,
-        error=outcome.error,
-        step=step,
-    )
-
-
-def _changed(before: Sequence[NotificationRecord], after: Sequence[NotificationRecord]) -> bool:
-    """Whether anything but the attempt times differs (a repeated identical failure is not
-    worth a write)."""
-
-    def essence(records: Sequence[NotificationRecord]) -> list[tuple[object, ...]]:
-        return [(r.channel, r.event, r.transition_time, r.outcome, r.error) for r in records]
-
-    return essence(before) != essence(after)
+def _attempt(outcome: DeliveryOutcome) -> Attempt:
+    return Attempt(outcome.outcome, outcome.attempts, outcome.error, outcome.retryable)
