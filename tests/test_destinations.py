@@ -169,7 +169,7 @@ async def test_prometheus_at_a_metadata_address_is_refused(receiver) -> None:
 
 async def test_prometheus_destinations_follow_the_flags(receiver) -> None:
     receiver.default = Reply(body=PROMETHEUS_ANSWER)
-    client = PrometheusClient(DestinationPolicy.from_flags(deny=["127.0.0.1/32"]))
+    client = PrometheusClient(destinations=DestinationPolicy.from_flags(deny=["127.0.0.1/32"]))
     try:
         with pytest.raises(DestinationRefused, match=r"--deny-destination 127.0.0.1/32"):
             await client.query(Connection(receiver.url), "up")

@@ -75,7 +75,7 @@ async def test_concurrency_is_bounded_and_a_failing_job_harms_no_other() -> None
         scheduler.trigger(f"job-{i}")
     await _run_for(scheduler, 1.5)
     assert peak == 3
-    assert sorted(done) == sorted(f"job-{i}" for i in range(1, 10))
+    assert set(done) == {f"job-{i}" for i in range(1, 10)}  # a grid instant may also fall due
 
 
 async def test_a_job_still_running_misses_its_next_instant() -> None:
