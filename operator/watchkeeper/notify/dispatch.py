@@ -22,6 +22,7 @@ import httpx
 
 from watchkeeper.api.alert import Outcome
 from watchkeeper.api.common import parse_duration
+from watchkeeper.api.destinations import DestinationPolicy
 from watchkeeper.api.notificationchannel import ChannelType, NotificationChannelSpec
 from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.backoff import RetryPolicy
@@ -33,12 +34,13 @@ from watchkeeper.engine.ratelimit import (
     summary_delivered,
     take_summary_slot,
 )
+from watchkeeper.engine.templating import RenderAll
 from watchkeeper.notify.message import Event, Notification
 from watchkeeper.notify.registry import SENDERS
 from watchkeeper.notify.sender import Channel, DeliveryFailed, SecretReader, Secrets, SendContext
 from watchkeeper.notify.state import ChannelState
 from watchkeeper.notify.summary import held_item, summary_notification
-from watchkeeper.notify.templates import render_message
+from watchkeeper.notify.templates import render_message, render_message_bounded
 
 __all__ = ["DeliveryOutcome", "Dispatcher", "Outcome"]
 LOGGER = logging.getLogger("watchkeeper.notify")
@@ -106,7 +108,11 @@ class Dispatcher:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         draw: Callable[[], float] = random.random,
+        render: RenderAll | None = None,
+        destinations: DestinationPolicy | None = None,
     ) -> None:
+        """`render`: how channels' own templates are rendered (bounded, off the loop, in the
+        operator); without it they render in place (tests, the command line)."""
         self._secrets = secrets
         self._write_status = write_status
         self._client = client or httpx.AsyncClient()
@@ -114,6 +120,8 @@ class Dispatcher:
         self._sleep = sleep
         self._draw = draw
         self._states: dict[str, ChannelState] = {}
+        self._render = render
+        self._destinations = destinations or DestinationPolicy()
 
     async def aclose(self) -> None:
         """Close the HTTP connections."""
@@ -234,12 +242,13 @@ class Dispatcher:
         spec = channel.spec
         sender = SENDERS[ChannelType(spec.type)]
         secrets = Secrets(self._secrets, channel.namespace)
-        message, warning = render_message(
-            notification,
-            channel.name,
-            (sender.title_template, sender.body_template),
-            spec.templates,
-        )
+        defaults = (sender.title_template, sender.body_template)
+        if self._render is None:
+            message, warning = render_message(notification, channel.name, defaults, spec.templates)
+        else:
+            message, warning = await render_message_bounded(
+                notification, channel.name, defaults, spec.templates, self._render
+            )
         ctx = SendContext(
             channel=channel,
             notification=notification,
@@ -251,6 +260,7 @@ class Dispatcher:
             now=now,
             sleep=self._sleep,
             draw=self._draw,
+            destinations=self._destinations,
         )
         try:
             await sender.send(ctx)

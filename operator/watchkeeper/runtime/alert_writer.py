@@ -51,7 +51,6 @@ from watchkeeper.engine.notifications import (
     Routing,
     after_evaluation,
 )
-from watchkeeper.engine.templating import render_all
 from watchkeeper.kube.calls import KubeError, KubeRejected, KubeUnavailable
 from watchkeeper.kube.events import ObjectRef
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
@@ -160,7 +159,7 @@ class AlertWriter:
         failures: list[KubeError] = []
         for key, instance in result.instances.items():
             record = self.records.get(key)
-            state = self._desired(spec, instance, at)
+            state = await self._desired(spec, instance, at)
             if record is None:
                 record = AlertRecord(alert_name(self.policy.name, instance.labels), instance, state)
                 self.records[key] = record
@@ -202,7 +201,9 @@ class AlertWriter:
             return [error]
         return []
 
-    def _desired(self, spec: AlertPolicySpec, instance: Instance, at: datetime) -> dict[str, Any]:
+    async def _desired(
+        self, spec: AlertPolicySpec, instance: Instance, at: datetime
+    ) -> dict[str, Any]:
         context = {
             "value": instance.value,
             "labels": {**spec.labels, **instance.labels},
@@ -211,7 +212,7 @@ class AlertWriter:
             "state": instance.state.value,
             "policy": self.policy.name,
         }
-        rendered, errors = render_all(spec.annotations, context)
+        rendered, errors = await self.services.render(spec.annotations, context)
         self.template_errors += errors
         status = status_from_instance(instance)
         status.update({name: rendered.pop(name, "") for name in SHOWN})

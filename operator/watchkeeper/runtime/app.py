@@ -37,6 +37,7 @@ from watchkeeper.runtime.leadership import LeaderElector
 from watchkeeper.runtime.metrics import LEADER, observe_prometheus_client
 from watchkeeper.runtime.objects import ObjectCache
 from watchkeeper.runtime.readiness import ReadinessService
+from watchkeeper.runtime.rendering import BoundedRenderer, RenderLimits
 from watchkeeper.runtime.scaling import ScalingService
 from watchkeeper.runtime.scheduler import Scheduler
 from watchkeeper.runtime.services import Services
@@ -86,6 +87,7 @@ class Runtime:
                 NOTIFICATION_CHANNEL, namespace, name, fields, manager=DELIVERY_MANAGER
             )
 
+        self.renderer = BoundedRenderer(RenderLimits(timeout=self.config.template_timeout))
         prometheus = PrometheusClient(self.config.max_prometheus_queries, self.config.destinations)
         observe_prometheus_client(prometheus)
         self.services = Services(
@@ -94,9 +96,15 @@ class Runtime:
             alerts=AlertStore(kube.api_client),
             events=Events(kube.api_client),
             prometheus=prometheus,
-            dispatcher=Dispatcher(read_secret, write_status),
+            dispatcher=Dispatcher(
+                read_secret,
+                write_status,
+                render=self.renderer,
+                destinations=self.config.destinations,
+            ),
             objects=self.objects,
             health=self.health,
+            render=self.renderer,
         )
         self.alerting = AlertingService(self.services, self.scheduler)
         self.readiness = ReadinessService(self.services, self.scheduler)
@@ -122,6 +130,7 @@ class Runtime:
         await self.alerting.stand_down()
         await self.services.prometheus.close()
         await self.services.dispatcher.aclose()
+        await self.renderer.aclose()
 
     async def seen(self, kind: KindDefinition, body: Mapping[str, Any]) -> None:
         """A watched object was listed, created or changed."""

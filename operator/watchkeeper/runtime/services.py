@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from watchkeeper.engine.templating import RenderAll
 from watchkeeper.kube.alerts import AlertStore
 from watchkeeper.kube.client import Kube
 from watchkeeper.kube.events import Events
@@ -34,3 +35,5 @@ class Services:
     dispatcher: Dispatcher
     objects: ObjectCache
     health: Health
+    render: RenderAll
+    """User templates, rendered off the event loop within --template-timeout."""
