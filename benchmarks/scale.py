@@ -5,30 +5,33 @@ exporter every second, the operator run as ``watchkeeper run --metrics-port``):
 
 AlertPolicies (default mode): N policies over ``--namespaces`` namespaces, each querying
 its own series ``wk_scale_value{policy="p-00042"}`` (GreaterThan 5, Critical), routed to
-a Log channel, ``--interval`` apart (30s); ``--firing`` of them (10%) breach. The same N
+a Log channel, evaluated every ``--interval`` (30s); ``--firing`` of them (10%) breach. The same N
 expressions run side by side as one Prometheus rule group with the same interval. Then:
 
-- first evaluation: from operator start until every policy has ``status.lastEvaluation``
-  (t50 too);
+- first evaluation: from operator start until every policy has been evaluated once
+  (``status.lastEvaluation``; t50 too);
 - a steady window (``--window``): evaluations done vs. expected and their outcomes,
   scheduler lag p50/p99, missed runs, queue depth and in-flight maxima (from the
   scheduler metrics when the operator has them), operator CPU and RSS (/proc), API
   requests by verb (kube-apiserver's ``apiserver_request_total``: writes per policy per
   5 minutes, reads per evaluation, 429s), Prometheus's rule-group evaluation time for the
-  same expressions (``prometheus_rule_group_duration_seconds_sum``) and the ratio
+  same expressions (``prometheus_rule_group_duration_seconds_sum``: the group's wall
+  time, which for a sequential group is its CPU time or a little more) and the ratio
   operator CPU / Prometheus rule CPU.
 
 ScalingPolicies (``--scaling N[,N...]``): N Deployments (no controller-manager: /scale
 works on spec.replicas) and N ScalingPolicies (AverageValue 10 of their own series, at 10
 per replica: 1 replica, nothing to do). Idle window: operator CPU, RSS, API traffic; then
 ``--probes`` series jump to 30 and the time until their Deployment's spec.replicas
-changes is measured (bar: one interval + 1 s).
+changes is measured (bar: one interval + 1 s; it includes up to 1 s of scrape delay).
+Before the scheduler's run counter exists, evaluations are estimated from the GETs of
+/scale (marked "~"; the reference re-check reads /scale too, so it over-counts).
 
 The benchmark itself sends no API request during a window, so the apiserver's counters
 over a window are the operator's (kube-apiserver's own lease and flow-control upkeep is
 left out of the write count).
 
-Run:  .venv/bin/python -m benchmarks.scale --policies 50,100 --window 60
+Run:  .venv/bin/python -m benchmarks.scale --policies 50,100 --window 60s
       .venv/bin/python -m benchmarks.scale --policies 500,1000,2500,5000
       .venv/bin/python -m benchmarks.scale --scaling 100,1000 --scaling-interval 15s
 """
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 import sys
 import tempfile
 import threading
@@ -311,7 +315,11 @@ def _counts(text: str) -> list[int]:
 
 
 def _seconds(text: str) -> float:
-    return parse_duration(text).total_seconds()
+    """``30s``, ``3m``, or a bare number of seconds."""
+    try:
+        return float(text)
+    except ValueError:
+        return parse_duration(text).total_seconds()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -353,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so every child is stopped by its PID on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     if args.policies is None and args.scaling is None:
         args.policies = [500, 1000, 2500, 5000]
     modes = [("--interval", args.interval, args.policies)]
