@@ -354,6 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--operator-arg", action="append", default=[], help="extra `watchkeeper run` argument"
     )
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the operator during each window (costs some CPU; if py-spy is installed)",
+    )
+    parser.add_argument(
         "--workdir", type=Path, default=None, help="keep logs here (default: a temp dir)"
     )
     return parser
@@ -388,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             workdir=workdir,
             create_threads=args.create_threads,
             probes=args.probes,
+            profile=args.profile,
             extra={"scaling_interval": args.scaling_interval},
         )
         alert_rows: list[AlertRow] = []

@@ -13,13 +13,14 @@ from typing import Any, cast
 from kubernetes import client
 from kubernetes import config as kube_config
 
+from benchmarks.scale_profile import start_profile, summarize
 from benchmarks.scale_report import FirstEvaluation, Snapshot, operator_runs
 from devenv.binaries import REPO_ROOT
 from devenv.cluster import LocalCluster
 from devenv.crds import apply_crds
 from devenv.exporter import MetricsExporter
 from devenv.metrics import Samples, scrape
-from devenv.net import LOOPBACK, free_port
+from devenv.net import LOOPBACK, free_port, poll
 from devenv.operator import OperatorProcess
 from devenv.procstat import ProcessSample, sample
 from devenv.prometheus import LocalPrometheus
@@ -41,6 +42,7 @@ class Options:
     create_threads: int
     probes: int
     sample_every: float = 5.0
+    profile: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -181,9 +183,18 @@ def _sampling(stack: Stack, until: float, every: float) -> list[Snapshot]:
 
 def steady_window(stack: Stack, options: Options) -> tuple[Snapshot, Snapshot, list[Snapshot]]:
     print(f"  steady window of {options.window:g} s ...", flush=True)
+    assert stack.operator is not None and stack.operator.pid is not None
+    output = stack.workdir / "profile.txt"
+    profiler = (
+        start_profile(stack.operator.pid, options.window, output) if options.profile else None
+    )
     before = stack.snapshot()
     samples = _sampling(stack, before.at + options.window, options.sample_every)
     after = stack.snapshot()
+    if profiler is not None:
+        poll(lambda: not profiler.running, timeout=30.0, interval=0.2)  # it writes, then exits
+        profiler.stop()
+        summarize(output)
     return before, after, samples
 
 
