@@ -134,9 +134,22 @@ class WindowStats:
 
 
 def _kind_filter(samples: Samples, name: str, kind: str) -> dict[str, str]:
-    """Match ``kind`` when the metric carries that label."""
-    labelled = any("kind" in dict(labels) for labels in select(samples, name))
-    return {"kind": kind} if labelled else {}
+    """Match ``kind`` when the metric carries that label, in whatever spelling the operator
+    uses (``AlertPolicy``, ``alertpolicy``, ``alertpolicies``, ``alert``...)."""
+    kinds = {dict(labels)["kind"] for labels in select(samples, name) if "kind" in dict(labels)}
+    if not kinds:
+        return {}
+    stem = kind.lower()[:5]  # "alert" / "scali"
+    matching = sorted(k for k in kinds if k.lower().replace("_", "").startswith(stem))
+    return {"kind": matching[0] if matching else kind}
+
+
+def _failed(outcome: str) -> bool:
+    """An outcome that is a failure, whatever the exact label value."""
+    lowered = outcome.lower()
+    return outcome in FAILED_OUTCOMES or any(
+        word in lowered for word in ("fail", "error", "unavailable", "timeout", "rejected")
+    )
 
 
 def _cpu(before: ProcessSample | None, after: ProcessSample | None) -> float | None:
@@ -173,7 +186,7 @@ def window_stats(
         outcomes, runs, estimated = {}, scale_reads, True
     else:
         outcomes, runs = {}, None
-    failed = sum(v for o, v in outcomes.items() if o in FAILED_OUTCOMES or "fail" in o.lower())
+    failed = sum(v for o, v in outcomes.items() if _failed(o))
     missed = (
         total(operator, MISSED, **_kind_filter(after.operator, MISSED, kind))
         if has(after.operator, MISSED)
