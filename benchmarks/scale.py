@@ -5,30 +5,33 @@ exporter every second, the operator run as ``watchkeeper run --metrics-port``):
 
 AlertPolicies (default mode): N policies over ``--namespaces`` namespaces, each querying
 its own series ``wk_scale_value{policy="p-00042"}`` (GreaterThan 5, Critical), routed to
-a Log channel, ``--interval`` apart (30s); ``--firing`` of them (10%) breach. The same N
+a Log channel, evaluated every ``--interval`` (30s); ``--firing`` of them (10%) breach. The same N
 expressions run side by side as one Prometheus rule group with the same interval. Then:
 
-- first evaluation: from operator start until every policy has ``status.lastEvaluation``
-  (t50 too);
+- first evaluation: from operator start until every policy has been evaluated once
+  (``status.lastEvaluation``; t50 too);
 - a steady window (``--window``): evaluations done vs. expected and their outcomes,
   scheduler lag p50/p99, missed runs, queue depth and in-flight maxima (from the
   scheduler metrics when the operator has them), operator CPU and RSS (/proc), API
   requests by verb (kube-apiserver's ``apiserver_request_total``: writes per policy per
   5 minutes, reads per evaluation, 429s), Prometheus's rule-group evaluation time for the
-  same expressions (``prometheus_rule_group_duration_seconds_sum``) and the ratio
+  same expressions (``prometheus_rule_group_duration_seconds_sum``: the group's wall
+  time, which for a sequential group is its CPU time or a little more) and the ratio
   operator CPU / Prometheus rule CPU.
 
 ScalingPolicies (``--scaling N[,N...]``): N Deployments (no controller-manager: /scale
 works on spec.replicas) and N ScalingPolicies (AverageValue 10 of their own series, at 10
 per replica: 1 replica, nothing to do). Idle window: operator CPU, RSS, API traffic; then
 ``--probes`` series jump to 30 and the time until their Deployment's spec.replicas
-changes is measured (bar: one interval + 1 s).
+changes is measured (bar: one interval + 1 s; it includes up to 1 s of scrape delay).
+Before the scheduler's run counter exists, evaluations are estimated from the GETs of
+/scale (marked "~"; the reference re-check reads /scale too, so it over-counts).
 
 The benchmark itself sends no API request during a window, so the apiserver's counters
 over a window are the operator's (kube-apiserver's own lease and flow-control upkeep is
 left out of the write count).
 
-Run:  .venv/bin/python -m benchmarks.scale --policies 50,100 --window 60
+Run:  .venv/bin/python -m benchmarks.scale --policies 50,100 --window 60s
       .venv/bin/python -m benchmarks.scale --policies 500,1000,2500,5000
       .venv/bin/python -m benchmarks.scale --scaling 100,1000 --scaling-interval 15s
 """
@@ -37,206 +40,41 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
+import signal
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
 
 from kubernetes import client, watch
-from kubernetes import config as kube_config
 
 from benchmarks.scale_report import (
     AlertRow,
-    FirstEvaluation,
     ScalingRow,
-    Snapshot,
     print_alert_table,
     print_scaling_table,
     window_stats,
 )
-from devenv.binaries import REPO_ROOT
-from devenv.cluster import LocalCluster
-from devenv.crds import apply_crds
-from devenv.exporter import MetricsExporter
-from devenv.metrics import Samples, scrape
-from devenv.net import LOOPBACK, free_port
-from devenv.operator import OperatorProcess
-from devenv.procstat import ProcessSample, sample
-from devenv.prometheus import LocalPrometheus
+from benchmarks.scale_stack import (
+    Options,
+    Stack,
+    create_all,
+    custom,
+    duration_text,
+    first_evaluations,
+    manifest,
+    namespaces,
+    steady_window,
+)
 from watchkeeper.api.common import parse_duration
-from watchkeeper.api.timestamps import parse_time
 
-GROUP, VERSION = "watchkeeper.io", "v1alpha1"
 VALUE_METRIC, LOAD_METRIC = "wk_scale_value", "wk_scale_load"
 THRESHOLD, LOW, HIGH = 5.0, 1.0, 10.0
 LOAD_TARGET, LOAD_IDLE, LOAD_HIGH = 10.0, 10.0, 30.0
 PROBE_LABEL = "bench.watchkeeper.io/probe"
-CRD_DIR = REPO_ROOT / "crds"
-
-
-@dataclass
-class Options:
-    interval: float
-    window: float
-    namespaces: int
-    firing: float
-    first_eval_timeout: float | None
-    operator_args: list[str]
-    workdir: Path
-    create_threads: int
-    probes: int
-    sample_every: float = 5.0
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-class Stack:
-    """Exporter, Prometheus, control plane and operator of one run; all stopped on exit."""
-
-    def __init__(self, workdir: Path, operator_args: Sequence[str]) -> None:
-        self.workdir = workdir
-        self.exporter = MetricsExporter()
-        self.cluster = LocalCluster(workdir / "cluster")
-        self.metrics_port = free_port()
-        self.operator_args = list(operator_args)
-        self.prometheus: LocalPrometheus | None = None
-        self.operator: OperatorProcess | None = None
-        self.api: client.ApiClient | None = None
-
-    @contextlib.contextmanager
-    def running(self) -> Iterator[Stack]:
-        with contextlib.ExitStack() as stack:
-            self.exporter.start()
-            stack.callback(self.exporter.stop)
-            self.prometheus = LocalPrometheus(self.workdir / "prometheus", self.exporter.address)
-            stack.callback(self.prometheus.stop)
-            self.prometheus.start()
-            stack.callback(self.cluster.stop)
-            self.cluster.start()
-            apply_crds(self.cluster.kubeconfig, CRD_DIR)
-            configuration = client.Configuration()
-            kube_config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=str(self.cluster.kubeconfig), client_configuration=configuration
-            )
-            configuration.connection_pool_maxsize = 32
-            self.api = client.ApiClient(configuration)
-            stack.callback(self.api.close)
-            self.operator = OperatorProcess(
-                kubeconfig=self.cluster.kubeconfig,
-                prometheus_url=self.prometheus.url,
-                log_path=self.workdir / "watchkeeper.log",
-                extra_args=["--metrics-port", str(self.metrics_port), *self.operator_args],
-                ready_timeout=300.0,
-            )
-            stack.callback(self.operator.stop, 30.0)
-            yield self
-
-    @property
-    def operator_metrics_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.metrics_port}/metrics"
-
-    def snapshot(self) -> Snapshot:
-        assert self.prometheus is not None and self.operator is not None
-        return Snapshot(
-            at=time.monotonic(),
-            operator=_scrape_or_empty(self.operator_metrics_url),
-            apiserver=self.cluster.metrics(),
-            prometheus=scrape(f"{self.prometheus.url}/metrics"),
-            operator_proc=_proc(self.operator.pid),
-            prometheus_proc=_proc(self.prometheus.pid),
-            apiserver_proc=_proc(self.cluster.apiserver_pid),
-        )
-
-
-def _proc(pid: int | None) -> ProcessSample | None:
-    if pid is None:
-        return None
-    try:
-        return sample(pid)
-    except OSError:
-        return None
-
-
-def _scrape_or_empty(url: str) -> Samples:
-    try:
-        return scrape(url)
-    except Exception:  # the operator's endpoint not up (yet): no samples
-        return {}
-
-
-def create_all(
-    threads: int, calls: Sequence[Callable[[], object]], what: str, verbose: bool = True
-) -> float:
-    """Run the create calls on a few threads; return how long it took."""
-    started = time.monotonic()
-    with ThreadPoolExecutor(threads, thread_name_prefix="create") as pool:
-        for future in [pool.submit(call) for call in calls]:
-            future.result()
-    took = time.monotonic() - started
-    if verbose:
-        print(f"  created {len(calls)} {what} in {took:.1f} s", flush=True)
-    return took
-
-
-def namespaces(api: client.ApiClient, count: int) -> list[str]:
-    core = client.CoreV1Api(api)
-    names = [f"bench-{i}" for i in range(count)]
-    for name in names:
-        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    return names
-
-
-def custom(api: client.ApiClient, namespace: str, plural: str, body: dict[str, Any]) -> object:
-    return client.CustomObjectsApi(api).create_namespaced_custom_object(
-        GROUP, VERSION, namespace, plural, body
-    )
-
-
-def _object(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{GROUP}/{VERSION}",
-        "kind": kind,
-        "metadata": {"name": name},
-        "spec": spec,
-    }
-
-
-def _duration(seconds: float) -> str:
-    return f"{seconds:g}s"
-
-
-def _sampling(stack: Stack, until: float, every: float) -> list[Snapshot]:
-    """Light samples of the operator during a window (its /metrics and /proc only)."""
-    assert stack.operator is not None
-    found: list[Snapshot] = []
-    while (now := time.monotonic()) < until:
-        time.sleep(min(every, until - now))
-        found.append(
-            Snapshot(
-                time.monotonic(),
-                _scrape_or_empty(stack.operator_metrics_url),
-                {},
-                {},
-                _proc(stack.operator.pid),
-                None,
-                None,
-            )
-        )
-    return found
-
-
-def steady_window(stack: Stack, options: Options) -> tuple[Snapshot, Snapshot, list[Snapshot]]:
-    print(f"  steady window of {options.window:g} s ...", flush=True)
-    before = stack.snapshot()
-    samples = _sampling(stack, before.at + options.window, options.sample_every)
-    after = stack.snapshot()
-    return before, after, samples
 
 
 # --- AlertPolicies --------------------------------------------------------------------
@@ -268,7 +106,7 @@ def run_alerts(n: int, options: Options) -> AlertRow:
                 "groups": [
                     {
                         "name": "watchkeeper-scale",
-                        "interval": _duration(options.interval),
+                        "interval": duration_text(options.interval),
                         "rules": [
                             {"alert": f"P{i:05d}", "expr": f"{expr} > {THRESHOLD:g}"}
                             for i, expr in enumerate(exprs)
@@ -280,7 +118,7 @@ def run_alerts(n: int, options: Options) -> AlertRow:
         api = stack.api
         spaces = namespaces(api, options.namespaces)
         channel = {"type": "Log", "log": {"level": "INFO"}}
-        log_channel = _object("NotificationChannel", "log", channel)
+        log_channel = manifest("NotificationChannel", "log", channel)
         create_all(
             options.create_threads,
             [partial(custom, api, ns, "notificationchannels", log_channel) for ns in spaces],
@@ -292,10 +130,10 @@ def run_alerts(n: int, options: Options) -> AlertRow:
                 "query": exprs[i],
                 "comparison": "GreaterThan",
                 "thresholds": [{"severity": "Critical", "value": THRESHOLD}],
-                "evaluationInterval": _duration(options.interval),
+                "evaluationInterval": duration_text(options.interval),
                 "routing": {"channels": ["log"]},
             }
-            body = _object("AlertPolicy", policy_name(i), spec)
+            body = manifest("AlertPolicy", policy_name(i), spec)
             return custom(api, spaces[i % len(spaces)], "alertpolicies", body)
 
         create_all(
@@ -308,8 +146,8 @@ def run_alerts(n: int, options: Options) -> AlertRow:
         stack.operator.start()
         print(f"  operator up (liveness) after {time.time() - started_wall:.1f} s", flush=True)
         timeout = options.first_eval_timeout or 4 * options.interval + 60
-        first = first_evaluations(stack.api, n, started_wall, timeout)
-        print(f"  first evaluation: {first.describe()}", flush=True)
+        first = first_evaluations(stack, n, started_wall, timeout, "alertpolicies")
+        print(f"  every object evaluated once: {first.describe()}", flush=True)
 
         before, after, samples = steady_window(stack, options)
         stats = window_stats(before, after, samples, kind="AlertPolicy")
@@ -327,37 +165,6 @@ def run_alerts(n: int, options: Options) -> AlertRow:
         tracebacks=log.count("Traceback"),
         unprocessed_streams="Unprocessed streams" in log_after,
     )
-
-
-def first_evaluations(
-    api: client.ApiClient, n: int, started_wall: float, timeout: float, kind: str = "alertpolicies"
-) -> FirstEvaluation:
-    """Poll (LIST) until every object shows an evaluation, or ``timeout`` passes.
-
-    AlertPolicies: ``status.lastEvaluation.time`` of its first write (seconds after
-    operator start). ScalingPolicies have no evaluation time in status: the first LIST that
-    shows ``status.desiredReplicas`` counts, so the figure is late by up to a poll period.
-    """
-    objects = client.CustomObjectsApi(api)
-    first: dict[tuple[str, str], float] = {}
-    deadline = time.monotonic() + timeout
-    period = max(2.0, n / 500)
-    while len(first) < n and time.monotonic() < deadline:
-        listed = cast(dict[str, Any], objects.list_cluster_custom_object(GROUP, VERSION, kind))
-        items = listed["items"]
-        now = time.time() - started_wall
-        for item in items:
-            key = (item["metadata"]["namespace"], item["metadata"]["name"])
-            if key in first:
-                continue
-            status = item.get("status") or {}
-            if kind == "alertpolicies" and (evaluated := status.get("lastEvaluation")):
-                first[key] = parse_time(evaluated["time"]).timestamp() - started_wall
-            elif kind == "scalingpolicies" and status.get("desiredReplicas") is not None:
-                first[key] = now
-        if len(first) < n:
-            time.sleep(period)
-    return FirstEvaluation(n, sorted(first.values()), timeout)
 
 
 # --- ScalingPolicies ------------------------------------------------------------------
@@ -424,9 +231,9 @@ def run_scaling(n: int, options: Options) -> ScalingRow:
                         "target": {"type": "AverageValue", "value": LOAD_TARGET},
                     }
                 ],
-                "evaluationInterval": _duration(interval),
+                "evaluationInterval": duration_text(interval),
             }
-            body = _object("ScalingPolicy", deployment_name(i), spec)
+            body = manifest("ScalingPolicy", deployment_name(i), spec)
             return custom(api, spaces[i % len(spaces)], "scalingpolicies", body)
 
         create_all(
@@ -443,8 +250,8 @@ def run_scaling(n: int, options: Options) -> ScalingRow:
         started_wall = time.time()
         stack.operator.start()
         timeout = options.first_eval_timeout or 4 * interval + 60
-        first = first_evaluations(stack.api, n, started_wall, timeout, "scalingpolicies")
-        print(f"  first evaluation: {first.describe()}", flush=True)
+        first = first_evaluations(stack, n, started_wall, timeout, "scalingpolicies")
+        print(f"  every object evaluated once: {first.describe()}", flush=True)
 
         before, after, samples = steady_window(stack, options)
         stats = window_stats(before, after, samples, kind="ScalingPolicy")
@@ -508,7 +315,11 @@ def _counts(text: str) -> list[int]:
 
 
 def _seconds(text: str) -> float:
-    return parse_duration(text).total_seconds()
+    """``30s``, ``3m``, or a bare number of seconds."""
+    try:
+        return float(text)
+    except ValueError:
+        return parse_duration(text).total_seconds()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -543,6 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--operator-arg", action="append", default=[], help="extra `watchkeeper run` argument"
     )
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="py-spy the operator during each window (costs some CPU; if py-spy is installed)",
+    )
+    parser.add_argument(
         "--workdir", type=Path, default=None, help="keep logs here (default: a temp dir)"
     )
     return parser
@@ -550,8 +366,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so every child is stopped by its PID on the way out.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     if args.policies is None and args.scaling is None:
         args.policies = [500, 1000, 2500, 5000]
+    modes = [("--interval", args.interval, args.policies)]
+    modes.append(("--scaling-interval", args.scaling_interval, args.scaling))
+    for name, interval, counts in modes:
+        if counts and args.window % interval:
+            print(
+                f"note: the window ({args.window:g} s) is not a multiple of {name} "
+                f"({interval:g} s): policies that all run on one instant (an epoch-aligned "
+                "grid) then show more or fewer evaluations than expected"
+            )
     with contextlib.ExitStack() as stack:
         workdir = args.workdir or Path(
             stack.enter_context(tempfile.TemporaryDirectory(prefix="wk-scale-"))
@@ -566,6 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             workdir=workdir,
             create_threads=args.create_threads,
             probes=args.probes,
+            profile=args.profile,
             extra={"scaling_interval": args.scaling_interval},
         )
         alert_rows: list[AlertRow] = []
@@ -582,10 +410,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if scaling_rows:
             print_scaling_table(scaling_rows, details=False)
     return 0
-
-
-def _median(values: Sequence[float]) -> float | None:
-    return statistics.median(values) if values else None
 
 
 if __name__ == "__main__":

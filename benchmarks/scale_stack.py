@@ -1,0 +1,248 @@
+"""The local stack of one ``benchmarks.scale`` run and what it reads from it."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from kubernetes import client
+from kubernetes import config as kube_config
+
+from benchmarks.scale_profile import start_profile, summarize
+from benchmarks.scale_report import FirstEvaluation, Snapshot, operator_runs
+from devenv.binaries import REPO_ROOT
+from devenv.cluster import LocalCluster
+from devenv.crds import apply_crds
+from devenv.exporter import MetricsExporter
+from devenv.metrics import Samples, scrape
+from devenv.net import LOOPBACK, free_port, poll
+from devenv.operator import OperatorProcess
+from devenv.procstat import ProcessSample, sample
+from devenv.prometheus import LocalPrometheus
+from watchkeeper.api.timestamps import parse_time
+
+GROUP, VERSION = "watchkeeper.io", "v1alpha1"
+CRD_DIR = REPO_ROOT / "crds"
+
+
+@dataclass
+class Options:
+    interval: float
+    window: float
+    namespaces: int
+    firing: float
+    first_eval_timeout: float | None
+    operator_args: list[str]
+    workdir: Path
+    create_threads: int
+    probes: int
+    sample_every: float = 5.0
+    profile: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Stack:
+    """Exporter, Prometheus, control plane and operator of one run; all stopped on exit."""
+
+    def __init__(self, workdir: Path, operator_args: Sequence[str]) -> None:
+        self.workdir = workdir
+        self.exporter = MetricsExporter()
+        self.cluster = LocalCluster(workdir / "cluster")
+        self.metrics_port = free_port()
+        self.operator_args = list(operator_args)
+        self.prometheus: LocalPrometheus | None = None
+        self.operator: OperatorProcess | None = None
+        self.api: client.ApiClient | None = None
+
+    @contextlib.contextmanager
+    def running(self) -> Iterator[Stack]:
+        with contextlib.ExitStack() as stack:
+            self.exporter.start()
+            stack.callback(self.exporter.stop)
+            self.prometheus = LocalPrometheus(self.workdir / "prometheus", self.exporter.address)
+            stack.callback(self.prometheus.stop)
+            self.prometheus.start()
+            stack.callback(self.cluster.stop)
+            self.cluster.start()
+            apply_crds(self.cluster.kubeconfig, CRD_DIR)
+            configuration = client.Configuration()
+            kube_config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=str(self.cluster.kubeconfig), client_configuration=configuration
+            )
+            configuration.connection_pool_maxsize = 32
+            self.api = client.ApiClient(configuration)
+            stack.callback(self.api.close)
+            self.operator = OperatorProcess(
+                kubeconfig=self.cluster.kubeconfig,
+                prometheus_url=self.prometheus.url,
+                log_path=self.workdir / "watchkeeper.log",
+                extra_args=["--metrics-port", str(self.metrics_port), *self.operator_args],
+                ready_timeout=300.0,
+            )
+            stack.callback(self.operator.stop, 30.0)
+            yield self
+
+    @property
+    def operator_metrics_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.metrics_port}/metrics"
+
+    def snapshot(self) -> Snapshot:
+        assert self.prometheus is not None and self.operator is not None
+        return Snapshot(
+            at=time.monotonic(),
+            operator=_scrape_or_empty(self.operator_metrics_url),
+            apiserver=self.cluster.metrics(),
+            prometheus=scrape(f"{self.prometheus.url}/metrics"),
+            operator_proc=_proc(self.operator.pid),
+            prometheus_proc=_proc(self.prometheus.pid),
+            apiserver_proc=_proc(self.cluster.apiserver_pid),
+        )
+
+
+def _proc(pid: int | None) -> ProcessSample | None:
+    if pid is None:
+        return None
+    try:
+        return sample(pid)
+    except OSError:
+        return None
+
+
+def _scrape_or_empty(url: str) -> Samples:
+    try:
+        return scrape(url)
+    except Exception:  # the operator's endpoint not up (yet): no samples
+        return {}
+
+
+def create_all(
+    threads: int, calls: Sequence[Callable[[], object]], what: str, verbose: bool = True
+) -> float:
+    """Run the create calls on a few threads; return how long it took."""
+    started = time.monotonic()
+    with ThreadPoolExecutor(threads, thread_name_prefix="create") as pool:
+        for future in [pool.submit(call) for call in calls]:
+            future.result()
+    took = time.monotonic() - started
+    if verbose:
+        print(f"  created {len(calls)} {what} in {took:.1f} s", flush=True)
+    return took
+
+
+def namespaces(api: client.ApiClient, count: int) -> list[str]:
+    core = client.CoreV1Api(api)
+    names = [f"bench-{i}" for i in range(count)]
+    for name in names:
+        core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    return names
+
+
+def custom(api: client.ApiClient, namespace: str, plural: str, body: dict[str, Any]) -> object:
+    return client.CustomObjectsApi(api).create_namespaced_custom_object(
+        GROUP, VERSION, namespace, plural, body
+    )
+
+
+def manifest(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def duration_text(seconds: float) -> str:
+    return f"{seconds:g}s"
+
+
+def _sampling(stack: Stack, until: float, every: float) -> list[Snapshot]:
+    """Light samples of the operator during a window (its /metrics and /proc only)."""
+    assert stack.operator is not None
+    found: list[Snapshot] = []
+    while (now := time.monotonic()) < until:
+        time.sleep(min(every, until - now))
+        found.append(
+            Snapshot(
+                time.monotonic(),
+                _scrape_or_empty(stack.operator_metrics_url),
+                {},
+                {},
+                _proc(stack.operator.pid),
+                None,
+                None,
+            )
+        )
+    return found
+
+
+def steady_window(stack: Stack, options: Options) -> tuple[Snapshot, Snapshot, list[Snapshot]]:
+    print(f"  steady window of {options.window:g} s ...", flush=True)
+    assert stack.operator is not None and stack.operator.pid is not None
+    output = stack.workdir / "profile.txt"
+    profiler = (
+        start_profile(stack.operator.pid, options.window, output) if options.profile else None
+    )
+    before = stack.snapshot()
+    samples = _sampling(stack, before.at + options.window, options.sample_every)
+    after = stack.snapshot()
+    if profiler is not None:
+        poll(lambda: not profiler.running, timeout=30.0, interval=0.2)  # it writes, then exits
+        profiler.stop()
+        summarize(output)
+    return before, after, samples
+
+
+def first_evaluations(
+    stack: Stack, n: int, started_wall: float, timeout: float, kind: str
+) -> FirstEvaluation:
+    """Poll (LIST) until every object shows an evaluation, or ``timeout`` passes.
+
+    Per object, the first of: ``status.lastEvaluation.time``, the lastTransitionTime of a
+    condition only an evaluation writes (AlertPolicy ``Evaluated``, ScalingPolicy
+    ``AbleToScale``/``ScalingActive``), else the time of the LIST that first shows
+    ``status.desiredReplicas``. In case status carries none of these, the operator's run
+    counter reaching N/2 and N gives approximate t50 and t100 (marked "~").
+    """
+    assert stack.api is not None
+    objects = client.CustomObjectsApi(stack.api)
+    first: dict[tuple[str, str], float] = {}
+    by_metrics: dict[str, float] = {}
+    deadline = time.monotonic() + timeout
+    period = max(2.0, n / 500)
+    while time.monotonic() < deadline:
+        listed = cast(dict[str, Any], objects.list_cluster_custom_object(GROUP, VERSION, kind))
+        now = time.time()
+        for item in listed["items"]:
+            key = (item["metadata"]["namespace"], item["metadata"]["name"])
+            if key not in first and (at := _evaluated_at(item.get("status") or {}, now)):
+                first[key] = at - started_wall
+        runs = operator_runs(_scrape_or_empty(stack.operator_metrics_url), KINDS[kind])
+        for label, count in (("t50", n / 2), ("all", n)):
+            if runs is not None and runs >= count and label not in by_metrics:
+                by_metrics[label] = now - started_wall
+        if len(first) >= n or (not first and "all" in by_metrics):
+            break
+        time.sleep(period)
+    return FirstEvaluation(n, sorted(first.values()), timeout, by_metrics)
+
+
+KINDS = {"alertpolicies": "AlertPolicy", "scalingpolicies": "ScalingPolicy"}
+EVALUATION_CONDITIONS = ("Evaluated", "AbleToScale", "ScalingActive")
+
+
+def _evaluated_at(status: dict[str, Any], now: float) -> float | None:
+    """When (epoch seconds) an object's status says it was first evaluated."""
+    if evaluated := status.get("lastEvaluation"):
+        return parse_time(evaluated["time"]).timestamp()
+    for condition in status.get("conditions") or []:
+        if condition.get("type") in EVALUATION_CONDITIONS and condition.get("lastTransitionTime"):
+            return parse_time(condition["lastTransitionTime"]).timestamp()
+    if status.get("desiredReplicas") is not None:
+        return now
+    return None
