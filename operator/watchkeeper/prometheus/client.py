@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import aiohttp
 
 from watchkeeper.api.destinations import DestinationPolicy
 
@@ -75,12 +76,10 @@ class PrometheusClient:
     ) -> None:
         self._destinations = destinations or DestinationPolicy()
         self._checked: dict[str, float] = {}  # URL -> when its destination was last allowed
-        self._clients: dict[str | None, httpx.AsyncClient] = {}
+        self._sessions: dict[str | None, aiohttp.ClientSession] = {}
         self._in_flight: dict[tuple[Connection, str, float | None], asyncio.Task[list[Sample]]] = {}
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._limits = httpx.Limits(
-            max_connections=max_in_flight, max_keepalive_connections=max_in_flight
-        )
+        self._max_in_flight = max_in_flight
         self.requests_sent = 0
         self.sending = 0
         self.waiting = 0
@@ -97,17 +96,19 @@ class PrometheusClient:
         return await asyncio.shield(task)
 
     async def close(self) -> None:
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        for session in self._sessions.values():
+            await session.close()
+        self._sessions.clear()
 
-    def _client(self, ca_pem: str | None) -> httpx.AsyncClient:
-        if ca_pem not in self._clients:
+    def _session(self, ca_pem: str | None) -> aiohttp.ClientSession:
+        """One keep-alive pool per trust root, sized to the in-flight bound."""
+        if ca_pem not in self._sessions:
             verify: ssl.SSLContext | bool = True
             if ca_pem:
                 verify = ssl.create_default_context(cadata=ca_pem)
-            self._clients[ca_pem] = httpx.AsyncClient(verify=verify, limits=self._limits)
-        return self._clients[ca_pem]
+            connector = aiohttp.TCPConnector(limit=self._max_in_flight, ssl=verify)
+            self._sessions[ca_pem] = aiohttp.ClientSession(connector=connector)
+        return self._sessions[ca_pem]
 
     async def _send(self, conn: Connection, expr: str, at: float | None) -> list[Sample]:
         self.waiting += 1
@@ -129,25 +130,29 @@ class PrometheusClient:
             await _check_destination(conn, self._destinations)
             self._checked[conn.url] = time.monotonic()
         self.requests_sent += 1
+        auth = aiohttp.BasicAuth(*conn.basic_auth) if conn.basic_auth else None
         try:
-            response = await self._client(conn.ca_pem).post(
+            async with self._session(conn.ca_pem).post(
                 conn.url.rstrip("/") + "/api/v1/query",
                 data=params,
                 headers=dict(conn.headers),
-                auth=httpx.BasicAuth(*conn.basic_auth)
-                if conn.basic_auth
-                else httpx.USE_CLIENT_DEFAULT,
-                timeout=conn.timeout,
-            )
-        except httpx.TimeoutException as error:
+                auth=auth,
+                timeout=aiohttp.ClientTimeout(total=conn.timeout),
+            ) as response:
+                status = response.status
+                try:
+                    body = await response.json(content_type=None)
+                except ValueError:
+                    body = {}
+        except TimeoutError as error:
             raise PrometheusUnavailable(
                 f"Prometheus at {conn.url} did not answer within {conn.timeout:g}s"
             ) from error
-        except httpx.HTTPError as error:
+        except aiohttp.ClientError as error:
             raise PrometheusUnavailable(
                 f"Prometheus at {conn.url} is unreachable: {type(error).__name__}"
             ) from error
-        return _parse(conn.url, response)
+        return _parse(conn.url, status, body if isinstance(body, dict) else {})
 
 
 async def _check_destination(conn: Connection, policy: DestinationPolicy) -> None:
@@ -171,14 +176,14 @@ async def _check_destination(conn: Connection, policy: DestinationPolicy) -> Non
         raise DestinationRefused(f"Prometheus at {conn.url}: {refusal}")
 
 
-def _parse(url: str, response: httpx.Response) -> list[Sample]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
+MAX_ERROR = 500
+"""Characters of Prometheus's own error message kept (it lands in status)."""
+
+
+def _parse(url: str, status: int, body: dict[str, Any]) -> list[Sample]:
     if body.get("status") != "success":
-        message = body.get("error") or f"HTTP {response.status_code}"
-        if body.get("errorType") in ("bad_data", "execution") and response.status_code < 500:
+        message = str(body.get("error") or f"HTTP {status}")[:MAX_ERROR]
+        if body.get("errorType") in ("bad_data", "execution") and status < 500:
             raise QueryRejected(message)
         raise PrometheusUnavailable(f"Prometheus at {url} failed: {message}")
     data = body["data"]
