@@ -18,7 +18,7 @@ from watchkeeper.kube.access import (
     target_allowed,
     target_not_allowed,
 )
-from watchkeeper.kube.calls import KubeError, TimedApiClient, run_blocking
+from watchkeeper.kube.calls import MAX_THREADS, KubeError, TimedApiClient, run_blocking
 from watchkeeper.kube.scale import METADATA_ONLY
 from watchkeeper.kube.secrets import check_secret_references
 
@@ -35,11 +35,13 @@ class Kube:
     @classmethod
     def connect(cls) -> Kube:
         """In-cluster credentials when running in a Pod, else the kubeconfig."""
+        configuration = client.Configuration()
         try:
-            config.load_incluster_config()
+            config.load_incluster_config(client_configuration=configuration)
         except config.ConfigException:
-            config.load_kube_config()
-        return cls(TimedApiClient())
+            config.load_kube_config(client_configuration=configuration)
+        configuration.connection_pool_maxsize = MAX_THREADS  # one connection per thread
+        return cls(TimedApiClient(configuration))
 
     @property
     def api_client(self) -> client.ApiClient:

@@ -59,7 +59,9 @@ class ReadinessService:
         namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
         key = job_key(kind, namespace, name)
         generation = body["metadata"].get("generation")
-        changed = self._generations.get(key, -1) != generation
+        seen_before = key in self._generations
+        checked = (body.get("status") or {}).get("observedGeneration") == generation
+        changed = self._generations.get(key, -1) != generation and (seen_before or not checked)
         self._generations[key] = generation
         if kind is ALERT and not changed:
             return
