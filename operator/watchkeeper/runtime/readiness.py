@@ -42,6 +42,17 @@ def job_key(kind: KindDefinition, namespace: str, name: str) -> str:
     return f"readiness/{kind.plural}/{namespace}/{name}"
 
 
+def _parse(
+    kind: KindDefinition, body: Mapping[str, Any]
+) -> tuple[list[ObjectReference], list[Any], str | None]:
+    """The references of a spec, or why the spec is invalid."""
+    try:
+        spec = kind.spec.model_validate(dict(body.get("spec") or {}))
+    except ValidationError as error:
+        return [], [], describe_validation_error(error)
+    return list(spec.references()), list(secret_refs(spec)), None
+
+
 def _conditions(status: Mapping[str, Any]) -> list[Condition]:
     return [Condition.model_validate(c) for c in status.get("conditions") or []]
 
@@ -53,6 +64,8 @@ class ReadinessService:
         self.services = services
         self.scheduler = scheduler
         self._generations: dict[str, int | None] = {}
+        self._parsed: dict[str, tuple[Any, list[ObjectReference], list[Any], str | None]] = {}
+        """key -> (generation, references, Secret references, why invalid): parsed once."""
 
     def upsert(self, kind: KindDefinition, body: Mapping[str, Any]) -> None:
         """An object was seen; check it now if its spec changed, and periodically."""
@@ -80,6 +93,7 @@ class ReadinessService:
         key = job_key(kind, namespace, name)
         self.scheduler.remove(key)
         self._generations.pop(key, None)
+        self._parsed.pop(key, None)
 
     async def check(self, kind: KindDefinition, namespace: str, name: str) -> None:
         """Compute Ready for one object and write it (and observedGeneration) if it changed."""
@@ -87,14 +101,13 @@ class ReadinessService:
         if body is None:
             return
         generation = body["metadata"].get("generation")
-        invalid: str | None = None
-        missing: list[MissingReference] = []
-        try:
-            spec = kind.spec.model_validate(dict(body.get("spec") or {}))
-        except ValidationError as error:
-            invalid = describe_validation_error(error)
-        else:
-            missing = await self._missing(namespace, spec.references(), secret_refs(spec))
+        key = job_key(kind, namespace, name)
+        parsed = self._parsed.get(key)
+        if parsed is None or parsed[0] != generation:
+            parsed = (generation, *_parse(kind, body))
+            self._parsed[key] = parsed
+        _, refs, secrets, invalid = parsed
+        missing = [] if invalid else await self._missing(namespace, refs, secrets)
         status, reason, message = readiness(invalid, missing)
         RECONCILES.labels(kind.kind, reason).inc()
         current = _conditions(body.get("status") or {})
