@@ -8,6 +8,8 @@ The official client is synchronous: every call runs in a worker thread."""
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
@@ -118,10 +120,17 @@ class Scales:
     """The /scale subresource of any kind, and the other autoscalers of a workload."""
 
     def __init__(
-        self, api_client: client.ApiClient, policy: ReferencePolicy = DEFAULT_POLICY
+        self,
+        api_client: client.ApiClient,
+        policy: ReferencePolicy = DEFAULT_POLICY,
+        opt_in_ttl: float = 0.0,
     ) -> None:
+        """`opt_in_ttl`: seconds a target's opt-in label, once seen, is trusted before it is
+        read again (0: read before every /scale read and write)."""
         self._api = api_client
         self._policy = policy
+        self._opt_in_ttl = opt_in_ttl
+        self._opted_in: dict[tuple[str, str, str, str], float] = {}  # target -> when seen
         self._dynamic: DynamicClient | None = None
 
     async def get(self, namespace: str, target: TargetRef) -> Scale:
@@ -160,6 +169,9 @@ class Scales:
         """TargetNotAllowed unless the workload carries the opt-in label."""
         if self._policy is ReferencePolicy.ANY:
             return
+        key = (namespace, target.api_version, target.kind, target.name)
+        if time.monotonic() - self._opted_in.get(key, -math.inf) < self._opt_in_ttl:
+            return
         try:
             found = resource.get(
                 name=target.name, namespace=namespace, header_params={"Accept": METADATA_ONLY}
@@ -172,7 +184,9 @@ class Scales:
             ) from None
         labels = (found.to_dict().get("metadata") or {}).get("labels")
         if not target_allowed(labels, self._policy):
+            self._opted_in.pop(key, None)
             raise TargetNotAllowed(target_not_allowed(target.kind, target.name))
+        self._opted_in[key] = time.monotonic()
 
     def _get(self, namespace: str, target: TargetRef) -> Scale:
         resource = self._scale_resource(namespace, target)

@@ -63,7 +63,10 @@ class ScalingService:
     def __init__(self, services: Services, scheduler: Scheduler) -> None:
         self.services = services
         self.scheduler = scheduler
-        self.scales = Scales(services.kube.api_client, services.config.reference_policy)
+        config = services.config
+        self.scales = Scales(
+            services.kube.api_client, config.reference_policy, config.recheck_interval
+        )
         self._generations: dict[str, Any] = {}
         self._daemons: dict[str, PolicyDaemon] = {}
         self._autoscalers: dict[str, tuple[float, list[Autoscaler]]] = {}
