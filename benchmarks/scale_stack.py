@@ -20,7 +20,7 @@ from devenv.cluster import LocalCluster
 from devenv.crds import apply_crds
 from devenv.exporter import MetricsExporter
 from devenv.metrics import Samples, scrape
-from devenv.net import LOOPBACK, free_port, poll
+from devenv.net import poll
 from devenv.operator import OperatorProcess
 from devenv.procstat import ProcessSample, sample
 from devenv.prometheus import LocalPrometheus
@@ -53,7 +53,6 @@ class Stack:
         self.workdir = workdir
         self.exporter = MetricsExporter()
         self.cluster = LocalCluster(workdir / "cluster")
-        self.metrics_port = free_port()
         self.operator_args = list(operator_args)
         self.prometheus: LocalPrometheus | None = None
         self.operator: OperatorProcess | None = None
@@ -81,7 +80,7 @@ class Stack:
                 kubeconfig=self.cluster.kubeconfig,
                 prometheus_url=self.prometheus.url,
                 log_path=self.workdir / "watchkeeper.log",
-                extra_args=["--metrics-port", str(self.metrics_port), *self.operator_args],
+                extra_args=self.operator_args,
                 ready_timeout=300.0,
             )
             stack.callback(self.operator.stop, 30.0)
@@ -89,7 +88,8 @@ class Stack:
 
     @property
     def operator_metrics_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.metrics_port}/metrics"
+        assert self.operator is not None
+        return self.operator.metrics_url
 
     def snapshot(self) -> Snapshot:
         assert self.prometheus is not None and self.operator is not None

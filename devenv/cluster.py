@@ -124,8 +124,9 @@ class LocalCluster:
         """Start kube-apiserver again after :meth:`stop_apiserver`; wait for ``/readyz``.
 
         Same argv, so the same port, certificates and etcd; the log file is appended to.
-        kube-controller-manager, if it gave up during the outage (it exits when the API
-        goes away while it is still starting its controllers), is started again too.
+        kube-controller-manager is restarted too: it may have given up during the outage
+        (it exits when the API goes away while it starts its controllers) or be waiting out
+        long watch backoffs, and the tests after an outage need it prompt.
         """
         apiserver = self._require_apiserver()
         if apiserver.running:
@@ -135,9 +136,10 @@ class LocalCluster:
         apiserver.wait_ready(lambda: http_ok(f"{self.server}/readyz", trust), self.start_timeout)
         if self._controller_manager is not None:
             kcm, healthz = self._controller_manager
-            if not kcm.running:
-                kcm.start()
-                kcm.wait_ready(lambda: http_ok(healthz, verify=False), self.start_timeout)
+            if kcm.running:
+                kcm.stop()
+            kcm.start()
+            kcm.wait_ready(lambda: http_ok(healthz, verify=False), self.start_timeout)
 
     def metrics(self) -> Samples:
         """kube-apiserver's ``/metrics``, read with the admin client certificate (see

@@ -33,9 +33,13 @@ class OperatorProcess:
     ) -> None:
         """``log_path=None`` sends the output to the terminal instead of a file."""
         self.liveness_url = f"http://{LOOPBACK}:{free_port()}/healthz"
+        port = free_port()
+        self.metrics_url = f"http://{LOOPBACK}:{port}/metrics"
+        self.readiness_url = f"http://{LOOPBACK}:{port}/readyz"
         self.ready_timeout = ready_timeout
         argv = [sys.executable, "-m", "watchkeeper", "run", "--all-namespaces"]
         argv += ["--liveness", self.liveness_url, *extra_args]
+        argv += ["--metrics-port", str(port), "--metrics-address", LOOPBACK]
         child_env = {k: v for k, v in os.environ.items() if k not in IN_CLUSTER_VARIABLES}
         child_env |= {
             "PYTHONUNBUFFERED": "1",

@@ -75,6 +75,7 @@ def _run(args: argparse.Namespace) -> int:
         namespaces=tuple(args.namespace),
         liveness_endpoint=args.liveness,
         metrics_port=args.metrics_port,
+        metrics_address=args.metrics_address,
         max_concurrent_jobs=args.max_concurrent_jobs,
         max_prometheus_queries=args.max_prometheus_queries,
         leader_elect=args.leader_elect,
@@ -140,7 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("WATCHKEEPER_STATUS_HEARTBEAT", "5m"),
         help="refresh unchanged status (values, last evaluation) at most this often",
     )
-    run.add_argument("--metrics-port", type=int, default=None, help="serve operator metrics here")
+    run.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve /metrics, /healthz and /readyz on this port",
+    )
+    run.add_argument("--metrics-address", default="0.0.0.0", help="the address to serve them on")
     run.add_argument(
         "--max-concurrent-jobs",
         type=int,

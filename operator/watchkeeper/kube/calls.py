@@ -45,10 +45,10 @@ class KubeRejected(KubeError):
 class TimedApiClient(client.ApiClient):
     """The official client with a default timeout on every request."""
 
-    def request(self, *args: Any, **kwargs: Any) -> Any:
+    def call_api(self, *args: Any, **kwargs: Any) -> Any:
         if not kwargs.get("_request_timeout"):
             kwargs["_request_timeout"] = REQUEST_TIMEOUT
-        return super().request(*args, **kwargs)  # type: ignore[misc]
+        return super().call_api(*args, **kwargs)  # type: ignore[misc]
 
 
 _EXECUTOR = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="kube")

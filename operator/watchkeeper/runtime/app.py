@@ -115,7 +115,9 @@ class Runtime:
         self._spawn(self.scheduler.run_forever(), "scheduler")
         if self.config.metrics_port is not None:
             server = HealthServer(self.health, lambda: self.leading)
-            self._spawn(server.serve(self.config.metrics_port), "health")
+            self._spawn(
+                server.serve(self.config.metrics_port, self.config.metrics_address), "health"
+            )
         if self.config.leader_elect:
             leases = Leases(kube.api_client, self.config.lease_namespace, self.config.lease_name)
             self.elector = LeaderElector(leases, identity(), self._lead, self._stand_down)

@@ -17,6 +17,7 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = ()
     liveness_endpoint: str | None = None
     metrics_port: int | None = None
+    metrics_address: str = "0.0.0.0"
     alert_retention: float = 24 * 3600.0
     status_heartbeat: float = 300.0
     max_concurrent_jobs: int = 64

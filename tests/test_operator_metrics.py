@@ -1,0 +1,68 @@
+"""The operator's own endpoints, scraped: the scheduler's metrics as promised in the README,
+and /readyz saying which component is down while Prometheus is stopped."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from tests.alerting import apply, policy
+from tests.waiting import eventually
+
+pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
+PROMISED = (
+    "watchkeeper_scheduler_jobs",
+    "watchkeeper_scheduler_queue_depth",
+    "watchkeeper_scheduler_in_flight",
+    "watchkeeper_scheduler_lag_seconds_bucket",
+    "watchkeeper_scheduler_runs_total",
+    "watchkeeper_scheduler_missed_total",
+    "watchkeeper_prometheus_queries_in_flight",
+    "watchkeeper_prometheus_queries_waiting",
+    "watchkeeper_component_up",
+    "watchkeeper_leader",
+    "watchkeeper_alert_evaluations_total",
+    "watchkeeper_alert_evaluation_seconds_count",
+    "watchkeeper_reconciles_total",
+)
+
+
+def _value(text: str, name: str, labels: str = "") -> float:
+    pattern = re.escape(name) + (r"\{" + labels + r"[^}]*\}" if labels else r"(\{[^}]*\})?")
+    found = re.findall(r"^" + pattern + r" ([0-9.e+-]+)$", text, re.M)
+    return sum(float(v[-1] if isinstance(v, tuple) else v) for v in found)
+
+
+def test_scheduler_metrics_are_exported(operator, kubeconfig, namespace, exporter):
+    exporter.set("wk_metrics_scrape", 1)
+    apply(kubeconfig, namespace, policy("scraped", "wk_metrics_scrape"))
+    text = eventually(
+        lambda: httpx.get(operator.metrics_url).text,
+        lambda text: _value(text, "watchkeeper_scheduler_runs_total", 'kind="AlertPolicy"') > 0,
+    )
+    for name in PROMISED:
+        assert re.search(rf"^{name}[{{ ]", text, re.M), name
+    assert _value(text, "watchkeeper_scheduler_jobs", 'kind="AlertPolicy"') >= 1
+    assert _value(text, "watchkeeper_leader") == 1
+
+
+def test_readiness_names_the_component_that_is_down(
+    operator, prometheus, kubeconfig, namespace, exporter
+):
+    exporter.set("wk_metrics_ready", 1)
+    apply(kubeconfig, namespace, policy("ready", "wk_metrics_ready"))
+    eventually(lambda: httpx.get(operator.readiness_url).status_code, lambda code: code == 200)
+    prometheus.stop()
+    try:
+        answer = eventually(
+            lambda: httpx.get(operator.readiness_url), lambda r: r.status_code == 503
+        )
+        assert "prometheus" in answer.text
+        metrics = httpx.get(operator.metrics_url).text
+        assert _value(metrics, "watchkeeper_component_up", 'component="prometheus"') == 0
+    finally:
+        prometheus.start()
+        prometheus.wait_for_scrape()
+    eventually(lambda: httpx.get(operator.readiness_url).status_code, lambda code: code == 200)
