@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -151,6 +151,7 @@ class AlertWriter:
     ) -> None:
         """Write an evaluation: state, the obligations its transitions create, Events.
         Every Alert is tried; after all were, an outage (KubeUnavailable) is raised."""
+        refused_before = self.write_errors
         self.template_errors, self.write_errors = [], []
         routing = routing_of(spec)
         changes: dict[SeriesKey, list[Transition]] = {}
@@ -176,7 +177,7 @@ class AlertWriter:
         writes = [(self._delete, key) for key in [*result.dropped, *gone]]
         writes += [(self._flush_due, key) for key in list(self.records) if key not in gone]
         for write, key in writes:
-            failures += await self._attempt(write, key, at)
+            failures += await self._attempt(key, write, at, refused_before)
             if any(isinstance(f, KubeUnavailable) for f in failures):
                 break  # an outage: the rest would wait out their timeouts too
         for transition in result.transitions:
@@ -185,17 +186,29 @@ class AlertWriter:
         if outage:  # the evaluation loop holds the state and says so; the next write retries
             raise outage[0]
 
-    async def _attempt(self, action: Callable[..., Any], *args: Any) -> list[KubeError]:
+    async def _attempt(
+        self,
+        key: SeriesKey,
+        action: Callable[[SeriesKey, datetime], Awaitable[None]],
+        at: datetime,
+        refused_before: list[str],
+    ) -> list[KubeError]:
         """Run one Alert's write; a refused write costs the other Alerts nothing (it is
-        logged and listed in `write_errors`), an outage is returned to be raised."""
+        listed in `write_errors`, and logged when it is new), an outage is returned to be
+        raised."""
+        record = self.records.get(key)
         try:
-            await action(*args)
+            await action(key, at)
         except KubeRejected as error:
-            ns = self.policy.namespace
-            self.write_errors.append(str(error))
-            LOGGER.warning(
-                "AlertPolicy %s/%s: an Alert write was refused: %s", ns, self.policy.name, error
-            )
+            refusal = f"Alert {record.name if record else '?'}: {error}"
+            self.write_errors.append(refusal)
+            if refusal not in refused_before:
+                LOGGER.warning(
+                    "AlertPolicy %s/%s: a write was refused: %s",
+                    self.policy.namespace,
+                    self.policy.name,
+                    refusal,
+                )
             return [error]
         except KubeError as error:
             return [error]
