@@ -35,6 +35,8 @@ from watchkeeper.engine.alert_records import (
     alert_name,
     instance_from_status,
     label_value,
+    proof,
+    proven,
     status_from_instance,
 )
 from watchkeeper.engine.alerts import (
@@ -62,6 +64,8 @@ LOGGER = logging.getLogger("watchkeeper.alerts")
 VOLATILE = ("value", "lastEvaluationTime")
 SHOWN = ("summary", "description")
 LEDGER = ("outbox", "notifications", "told", "lastRepeatAt", "escalation", "acknowledged")
+NOT_STATE = (*LEDGER, "proof")
+"""Status fields that are not the state: the ledger, and the proof (computed at each write)."""
 
 
 def _blank(value: Any) -> Any:
@@ -116,11 +120,23 @@ class AlertWriter:
         return next((r for r in self.records.values() if r.name == name), None)
 
     def load(self, alerts: Sequence[Mapping[str, Any]]) -> None:
-        """Rebuild the state machine's memory and the ledgers from the policy's Alerts."""
+        """Rebuild the state machine's memory and the ledgers from the policy's Alerts: only
+        from those whose proof shows that this operator wrote their status. Any other is
+        never notified; its Alert is overwritten only if its series becomes active."""
+        ns, key = self.policy.namespace, self.services.alert_key
         for item in alerts:
             name = item["metadata"]["name"]
+            raw = item.get("status") or {}
+            if raw and not proven(key, ns, name, self.policy.uid, raw):
+                LOGGER.warning(
+                    "Alert %s/%s: status not written by this operator (its proof does not "
+                    "verify): never notified",
+                    ns,
+                    name,
+                )
+                continue
             try:
-                status = AlertStatus.model_validate(item.get("status") or {})
+                status = AlertStatus.model_validate(raw)
             except ValidationError:
                 LOGGER.warning(
                     "Alert %s/%s: status not understood, left alone", self.policy.namespace, name
@@ -130,7 +146,7 @@ class AlertWriter:
             if instance is None or alert_name(self.policy.name, instance.labels) != name:
                 continue
             written = status.to_api()
-            state = {k: v for k, v in written.items() if k not in LEDGER}
+            state = {k: v for k, v in written.items() if k not in NOT_STATE}
             labels = item["metadata"].get("labels") or {}
             self.records[series_key(instance.labels)] = AlertRecord(
                 name,
@@ -271,12 +287,14 @@ class AlertWriter:
                 ALERT_WRITES.labels("create").inc()
             elif before.get("severity") != desired["severity"]:
                 await store.patch(ns, record.name, {"metadata": {"labels": labels}})
-            await self.services.kube.apply_status(ALERT, ns, record.name, desired, FIELD_MANAGER)
+            key, uid = self.services.alert_key, self.policy.uid
+            signed = {**desired, "proof": proof(key, ns, record.name, uid, desired)}
+            await self.services.kube.apply_status(ALERT, ns, record.name, signed, FIELD_MANAGER)
             ALERT_WRITES.labels("status").inc()
             resolved_now = (
                 desired["state"] == "Resolved" and (before or {}).get("state") != "Resolved"
             )
-            record.written, record.written_at = desired, at or record.written_at
+            record.written, record.written_at = signed, at or record.written_at
         if resolved_now and before is not None:
             await clear_acknowledgement(store, ns, record.name)
 
