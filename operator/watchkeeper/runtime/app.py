@@ -32,6 +32,7 @@ from watchkeeper.prometheus.client import PrometheusClient
 from watchkeeper.runtime.alerting import AlertingService
 from watchkeeper.runtime.channels import ChannelService
 from watchkeeper.runtime.config import OperatorConfig
+from watchkeeper.runtime.floors import register_floor_reconciliation
 from watchkeeper.runtime.health import Health
 from watchkeeper.runtime.http import HealthServer
 from watchkeeper.runtime.leadership import LeaderElector
@@ -116,6 +117,7 @@ class Runtime:
         self.alerting = AlertingService(self.services, self.scheduler)
         self.readiness = ReadinessService(self.services, self.scheduler)
         self.scaling = ScalingService(self.services, self.scheduler)
+        register_floor_reconciliation(self.services, self.scheduler)
         self.channels = ChannelService(self.services, self.scheduler)
         await self._prime()
         self.scheduler.upsert("health/kubernetes", "Health", HEALTH_PROBE, self._probe)
