@@ -225,6 +225,7 @@ def _run_restricted(
         "KUBECONFIG": str(sa_kubeconfig),
         "WATCHKEEPER_PROMETHEUS_URL": prometheus.url,
         "WATCHKEEPER_RECHECK_INTERVAL": "1s",
+        "POD_NAMESPACE": namespace,  # as the chart's Deployment sets it
     }
     restricted = ManagedProcess("watchkeeper", argv, tmp_path / "operator.log", env)
     restricted.start()

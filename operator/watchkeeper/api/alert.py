@@ -203,6 +203,13 @@ class AlertStatus(WatchkeeperModel):
         default=None,
         description="The due time of the last Repeat owed: the next is one repeatInterval later.",
     )
+    proof: str | None = Field(
+        default=None,
+        max_length=64,
+        description="HMAC-SHA256 by the operator's key over the alert's identity, state, "
+        "times, labels, lastRepeatAt and outbox: an Alert whose proof does not verify is "
+        "never notified.",
+    )
 
 
 ALERT = KindDefinition(

@@ -1,9 +1,12 @@
-"""Alerts as the API stores them: deterministic names, and the conversion between an
-engine Instance and an Alert's status (the part of it that must survive restarts)."""
+"""Alerts as the API stores them: deterministic names, the conversion between an engine
+Instance and an Alert's status (the part of it that must survive restarts), and the proof
+that the operator wrote that status."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import math
 from collections.abc import Mapping
 from datetime import datetime
@@ -15,6 +18,9 @@ from watchkeeper.api.timestamps import format_time, parse_optional_time
 from watchkeeper.engine.alerts import Instance, SeriesKey, series_key
 
 MAX_NAME = 253
+PROVEN = ("state", "startsAt", "firingSince", "resolvedAt", "labels", "lastRepeatAt")
+"""Status fields the proof covers, besides the Alert's identity and its outbox ids and keys:
+what decides whether and what the Alert is notified."""
 
 
 def alert_name(policy: str, labels: Mapping[str, str]) -> str:
@@ -83,3 +89,25 @@ def instances_by_key(statuses: Mapping[str, AlertStatus]) -> dict[SeriesKey, Ins
         if instance is not None:
             found[series_key(instance.labels)] = instance
     return found
+
+
+def proof(key: bytes, namespace: str, name: str, policy_uid: str, status: Mapping[str, Any]) -> str:
+    """HMAC-SHA256 (hex) over the Alert's identity (namespace, name, owning policy's UID),
+    the PROVEN fields and the outbox's ids and keys, as `status` (API form) holds them.
+    Unset, empty and None are the same."""
+    outbox = status.get("outbox") or []
+    covered = {
+        "alert": [namespace, name, policy_uid],
+        **{field: status.get(field) or None for field in PROVEN},
+        "outbox": sorted([str(o.get("id")), str(o.get("key"))] for o in outbox),
+    }
+    message = json.dumps(covered, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+
+def proven(
+    key: bytes, namespace: str, name: str, policy_uid: str, status: Mapping[str, Any]
+) -> bool:
+    """Whether `status` carries the proof the operator would have written for it."""
+    expected = proof(key, namespace, name, policy_uid, status)
+    return hmac.compare_digest(str(status.get("proof") or ""), expected)

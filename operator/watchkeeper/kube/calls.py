@@ -48,7 +48,7 @@ class TimedApiClient(client.ApiClient):
     def call_api(self, *args: Any, **kwargs: Any) -> Any:
         if not kwargs.get("_request_timeout"):
             kwargs["_request_timeout"] = REQUEST_TIMEOUT
-        return super().call_api(*args, **kwargs)  # type: ignore[misc]
+        return super().call_api(*args, **kwargs)
 
 
 _EXECUTOR = ThreadPoolExecutor(max_workers=MAX_THREADS, thread_name_prefix="kube")

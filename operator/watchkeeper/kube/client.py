@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
@@ -18,7 +19,14 @@ from watchkeeper.kube.access import (
     target_allowed,
     target_not_allowed,
 )
-from watchkeeper.kube.calls import MAX_THREADS, KubeError, TimedApiClient, run_blocking
+from watchkeeper.kube.applypatch import APPLY_PATCH, apply_patch_body, with_server_message
+from watchkeeper.kube.calls import (
+    MAX_THREADS,
+    REQUEST_TIMEOUT,
+    KubeError,
+    TimedApiClient,
+    run_blocking,
+)
 from watchkeeper.kube.scale import METADATA_ONLY
 from watchkeeper.kube.secrets import check_secret_references
 
@@ -69,25 +77,36 @@ class Kube:
 
         Each part (readiness, evaluation, delivery, ...) applies with its own field manager,
         so conditions (a list map keyed by type) and other fields written by different parts
-        never overwrite each other; a field a manager stops sending is removed."""
+        never overwrite each other; a field a manager stops sending is removed.
+
+        The body is sent as `apply_patch_body` encodes it (the client's own encoding
+        breaks on characters outside the Basic Multilingual Plane). A refusal (KubeRejected)
+        carries the API server's own explanation."""
         body = {
             "apiVersion": API_VERSION,
             "kind": kind.kind,
             "metadata": {"name": name, "namespace": namespace},
             "status": {k: v for k, v in status.items() if v is not None},
         }
-        await run_blocking(
-            self._custom.patch_namespaced_custom_object_status,
-            GROUP,
-            VERSION,
-            namespace,
-            kind.plural,
-            name,
-            body,
-            field_manager=manager,
-            force=True,
-            _content_type="application/apply-patch+yaml",
+        path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{kind.plural}/{name}/status"
+        await run_blocking(self._apply, path, apply_patch_body(body), manager)
+
+    def _apply(self, path: str, body: bytes, manager: str) -> None:
+        method, url, headers, _, _ = self._api.param_serialize(
+            "PATCH",
+            path,
+            query_params=[("fieldManager", manager), ("force", True)],
+            header_params={"Content-Type": APPLY_PATCH, "Accept": "application/json"},
+            auth_settings=["BearerToken"],
         )
+        try:
+            response = self._api.call_api(
+                method, url, headers, body, _request_timeout=REQUEST_TIMEOUT
+            )
+            response.read()
+            self._api.response_deserialize(response, {"200": "object", "201": "object"})
+        except ApiException as error:
+            raise with_server_message(error) from None
 
     async def get(self, kind: KindDefinition, namespace: str, name: str) -> dict[str, Any] | None:
         """One of our objects as the API server has it, or None if it does not exist."""

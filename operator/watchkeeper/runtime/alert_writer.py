@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +35,8 @@ from watchkeeper.engine.alert_records import (
     alert_name,
     instance_from_status,
     label_value,
+    proof,
+    proven,
     status_from_instance,
 )
 from watchkeeper.engine.alerts import (
@@ -62,6 +64,8 @@ LOGGER = logging.getLogger("watchkeeper.alerts")
 VOLATILE = ("value", "lastEvaluationTime")
 SHOWN = ("summary", "description")
 LEDGER = ("outbox", "notifications", "told", "lastRepeatAt", "escalation", "acknowledged")
+NOT_STATE = (*LEDGER, "proof")
+"""Status fields that are not the state: the ledger, and the proof (computed at each write)."""
 
 
 def _blank(value: Any) -> Any:
@@ -116,11 +120,23 @@ class AlertWriter:
         return next((r for r in self.records.values() if r.name == name), None)
 
     def load(self, alerts: Sequence[Mapping[str, Any]]) -> None:
-        """Rebuild the state machine's memory and the ledgers from the policy's Alerts."""
+        """Rebuild the state machine's memory and the ledgers from the policy's Alerts: only
+        from those whose proof shows that this operator wrote their status. Any other is
+        never notified; its Alert is overwritten only if its series becomes active."""
+        ns, key = self.policy.namespace, self.services.alert_key
         for item in alerts:
             name = item["metadata"]["name"]
+            raw = item.get("status") or {}
+            if raw and not proven(key, ns, name, self.policy.uid, raw):
+                LOGGER.warning(
+                    "Alert %s/%s: status not written by this operator (its proof does not "
+                    "verify): never notified",
+                    ns,
+                    name,
+                )
+                continue
             try:
-                status = AlertStatus.model_validate(item.get("status") or {})
+                status = AlertStatus.model_validate(raw)
             except ValidationError:
                 LOGGER.warning(
                     "Alert %s/%s: status not understood, left alone", self.policy.namespace, name
@@ -130,7 +146,7 @@ class AlertWriter:
             if instance is None or alert_name(self.policy.name, instance.labels) != name:
                 continue
             written = status.to_api()
-            state = {k: v for k, v in written.items() if k not in LEDGER}
+            state = {k: v for k, v in written.items() if k not in NOT_STATE}
             labels = item["metadata"].get("labels") or {}
             self.records[series_key(instance.labels)] = AlertRecord(
                 name,
@@ -151,6 +167,7 @@ class AlertWriter:
     ) -> None:
         """Write an evaluation: state, the obligations its transitions create, Events.
         Every Alert is tried; after all were, an outage (KubeUnavailable) is raised."""
+        refused_before = self.write_errors
         self.template_errors, self.write_errors = [], []
         routing = routing_of(spec)
         changes: dict[SeriesKey, list[Transition]] = {}
@@ -176,7 +193,7 @@ class AlertWriter:
         writes = [(self._delete, key) for key in [*result.dropped, *gone]]
         writes += [(self._flush_due, key) for key in list(self.records) if key not in gone]
         for write, key in writes:
-            failures += await self._attempt(write, key, at)
+            failures += await self._attempt(key, write, at, refused_before)
             if any(isinstance(f, KubeUnavailable) for f in failures):
                 break  # an outage: the rest would wait out their timeouts too
         for transition in result.transitions:
@@ -185,17 +202,29 @@ class AlertWriter:
         if outage:  # the evaluation loop holds the state and says so; the next write retries
             raise outage[0]
 
-    async def _attempt(self, action: Callable[..., Any], *args: Any) -> list[KubeError]:
+    async def _attempt(
+        self,
+        key: SeriesKey,
+        action: Callable[[SeriesKey, datetime], Awaitable[None]],
+        at: datetime,
+        refused_before: list[str],
+    ) -> list[KubeError]:
         """Run one Alert's write; a refused write costs the other Alerts nothing (it is
-        logged and listed in `write_errors`), an outage is returned to be raised."""
+        listed in `write_errors`, and logged when it is new), an outage is returned to be
+        raised."""
+        record = self.records.get(key)
         try:
-            await action(*args)
+            await action(key, at)
         except KubeRejected as error:
-            ns = self.policy.namespace
-            self.write_errors.append(str(error))
-            LOGGER.warning(
-                "AlertPolicy %s/%s: an Alert write was refused: %s", ns, self.policy.name, error
-            )
+            refusal = f"Alert {record.name if record else '?'}: {error}"
+            self.write_errors.append(refusal)
+            if refusal not in refused_before:
+                LOGGER.warning(
+                    "AlertPolicy %s/%s: a write was refused: %s",
+                    self.policy.namespace,
+                    self.policy.name,
+                    refusal,
+                )
             return [error]
         except KubeError as error:
             return [error]
@@ -258,12 +287,14 @@ class AlertWriter:
                 ALERT_WRITES.labels("create").inc()
             elif before.get("severity") != desired["severity"]:
                 await store.patch(ns, record.name, {"metadata": {"labels": labels}})
-            await self.services.kube.apply_status(ALERT, ns, record.name, desired, FIELD_MANAGER)
+            key, uid = self.services.alert_key, self.policy.uid
+            signed = {**desired, "proof": proof(key, ns, record.name, uid, desired)}
+            await self.services.kube.apply_status(ALERT, ns, record.name, signed, FIELD_MANAGER)
             ALERT_WRITES.labels("status").inc()
             resolved_now = (
                 desired["state"] == "Resolved" and (before or {}).get("state") != "Resolved"
             )
-            record.written, record.written_at = desired, at or record.written_at
+            record.written, record.written_at = signed, at or record.written_at
         if resolved_now and before is not None:
             await clear_acknowledgement(store, ns, record.name)
 

@@ -24,6 +24,7 @@ from watchkeeper.kube.alerts import AlertStore
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.client import Kube
 from watchkeeper.kube.events import Events
+from watchkeeper.kube.keys import alert_key
 from watchkeeper.kube.leases import Leases
 from watchkeeper.kube.secrets import read_secret_value
 from watchkeeper.notify.dispatch import Dispatcher
@@ -31,6 +32,7 @@ from watchkeeper.prometheus.client import PrometheusClient
 from watchkeeper.runtime.alerting import AlertingService
 from watchkeeper.runtime.channels import ChannelService
 from watchkeeper.runtime.config import OperatorConfig
+from watchkeeper.runtime.floors import register_floor_reconciliation
 from watchkeeper.runtime.health import Health
 from watchkeeper.runtime.http import HealthServer
 from watchkeeper.runtime.leadership import LeaderElector
@@ -87,6 +89,11 @@ class Runtime:
                 NOTIFICATION_CHANNEL, namespace, name, fields, manager=DELIVERY_MANAGER
             )
 
+        key = await alert_key(  # before any evaluation: it decides which Alerts are ours
+            kube.api_client,
+            self.config.lease_namespace,
+            lambda error: self.health.report("kubernetes", False, str(error)),
+        )
         self.renderer = BoundedRenderer(RenderLimits(timeout=self.config.template_timeout))
         prometheus = PrometheusClient(self.config.max_prometheus_queries, self.config.destinations)
         observe_prometheus_client(prometheus)
@@ -105,10 +112,12 @@ class Runtime:
             objects=self.objects,
             health=self.health,
             render=self.renderer,
+            alert_key=key,
         )
         self.alerting = AlertingService(self.services, self.scheduler)
         self.readiness = ReadinessService(self.services, self.scheduler)
         self.scaling = ScalingService(self.services, self.scheduler)
+        register_floor_reconciliation(self.services, self.scheduler)
         self.channels = ChannelService(self.services, self.scheduler)
         await self._prime()
         self.scheduler.upsert("health/kubernetes", "Health", HEALTH_PROBE, self._probe)

@@ -1,7 +1,8 @@
 """Walks an alert through its EscalationPolicy during a notification round: advances the
 schedule and writes the new position together with the pages its new steps owe (one
 status write: a crash can neither lose a step nor run it twice), posts an Event per step,
-expires acknowledgements, and raises or lifts ScalingPolicy floors."""
+expires acknowledgements, and raises or lifts ScalingPolicy floors (a floor whose round
+never comes is lifted by runtime/floors.py)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from watchkeeper.engine.escalation import AlertView, Chain, advance, position_of
 from watchkeeper.engine.notifications import Notice, owe
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
 from watchkeeper.runtime.alert_writer import AlertRecord, AlertWriter
+from watchkeeper.runtime.objects import ObjectCache
 
-__all__ = ["ESCALATION_LABEL", "FIELD_MANAGER", "Escalator", "floor_manager"]
+__all__ = ["ESCALATION_LABEL", "FIELD_MANAGER", "Escalator", "chain_of", "floor_manager"]
 LOGGER = logging.getLogger("watchkeeper.escalation")
 FIELD_MANAGER = "watchkeeper-escalation"
 """Field manager of the EscalationPolicy's status.escalating (the position itself is
@@ -33,6 +35,17 @@ def floor_manager(namespace: str, alert: str) -> str:
     """One field manager per alert, so each alert's floor entry is its own to remove."""
     digest = hashlib.sha256(f"{namespace}/{alert}".encode()).hexdigest()[:16]
     return f"watchkeeper-floor-{digest}"
+
+
+def chain_of(objects: ObjectCache, namespace: str, name: str) -> Chain | None:
+    """An EscalationPolicy from the watch cache, parsed; None if missing or invalid."""
+    obj = objects.get(ESCALATION_POLICY, namespace, name)
+    if obj is None:
+        return None
+    try:
+        return Chain.of(EscalationPolicySpec.model_validate(dict(obj.get("spec") or {})))
+    except ValidationError:
+        return None
 
 
 class Escalator:
@@ -46,13 +59,7 @@ class Escalator:
     def chain(self, name: str) -> Chain | None:
         """The EscalationPolicy from the watch cache, parsed; None if missing or invalid
         (its Ready says why)."""
-        obj = self.services.objects.get(ESCALATION_POLICY, self.namespace, name)
-        if obj is None:
-            return None
-        try:
-            return Chain.of(EscalationPolicySpec.model_validate(dict(obj.get("spec") or {})))
-        except ValidationError:
-            return None
+        return chain_of(self.services.objects, self.namespace, name)
 
     async def step(self, record: AlertRecord, policy: str, chain: Chain, now: datetime) -> None:
         """Advance the alert's escalation; owe the pages of the steps that fell due."""

@@ -115,6 +115,7 @@ class PolicyEvaluator:
                 reason,
                 error,
                 self.alerts.template_errors,
+                self.alerts.write_errors,
                 late,
             )
         )

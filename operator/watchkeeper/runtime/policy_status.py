@@ -16,6 +16,8 @@ from watchkeeper.kube.client import Kube
 FIELD_MANAGER = "watchkeeper-evaluation"
 """Owns what evaluation writes: this status part and the state in each Alert's status."""
 EVALUATED = "Evaluated"
+SHOWN_ERRORS = 3
+"""Refused Alert writes named in the condition's message; the rest are counted."""
 
 _MESSAGES = {
     "QuerySucceeded": "Prometheus answered the query.",
@@ -50,9 +52,11 @@ class PolicyStatusWriter:
         reason: str,
         error: str | None,
         template_errors: list[str],
+        write_errors: list[str],
         late: bool = False,
     ) -> None:
-        """`late`: the evaluation started more than half an interval after its due instant
+        """`write_errors`: Alert writes the API server refused (each names its Alert).
+        `late`: the evaluation started more than half an interval after its due instant
         (the operator, not Prometheus, is behind)."""
         if error is not None:
             state = {
@@ -69,17 +73,27 @@ class PolicyStatusWriter:
                 " Evaluations start more than half an interval after their due instant: the "
                 "operator is saturated (see watchkeeper_scheduler_queue_depth), not Prometheus."
             )
+        if write_errors:
+            message += (
+                " The API server refused Alert writes (they are retried at every evaluation): "
+                + "; ".join(write_errors[:SHOWN_ERRORS])
+                + (
+                    f"; and {len(write_errors) - SHOWN_ERRORS} more"
+                    if len(write_errors) > SHOWN_ERRORS
+                    else ""
+                )
+            )
         if template_errors:
             message += " Annotation templates failed: " + "; ".join(template_errors)
-        healthy = error is None and not template_errors
+        healthy = error is None and not template_errors and not write_errors
+        if not healthy and error is None:
+            reason = "AlertWriteFailed" if write_errors else "TemplateError"
         last = {
             "time": format_time(at),
             "durationSeconds": round(duration, 4),
             "error": error or "",
         }
-        await self._write(
-            counts, at, healthy, reason if error or healthy else "TemplateError", message, last
-        )
+        await self._write(counts, at, healthy, reason, message, last)
 
     async def suspended(self, counts: tuple[int, int], at: datetime) -> None:
         await self._write(counts, at, False, "Suspended", _MESSAGES["Suspended"], None)

@@ -37,3 +37,5 @@ class Services:
     health: Health
     render: RenderAll
     """User templates, rendered off the event loop within --template-timeout."""
+    alert_key: bytes
+    """Signs every Alert status the operator writes (`status.proof`); never logged."""
