@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.kubectl import create_secret, kubectl, watchkeeper_object
+from tests.kubectl import create_deployment, create_secret, kubectl, watchkeeper_object
 from tests.waiting import condition, get_object, wait_ready
 
 pytestmark = pytest.mark.cluster
@@ -114,8 +114,21 @@ def test_scaling_policy_needs_a_scalable_target(
     assert condition(obj)["message"] == f"Deployment web not found in namespace {namespace}"
     wait_ready(custom_objects, "scalingpolicies", namespace, "cm", "False", "TargetNotScalable")
 
+    create_deployment(kubeconfig, namespace, "web", allow_scaling=False)
+    obj = wait_ready(
+        custom_objects, "scalingpolicies", namespace, "web", "False", "TargetNotAllowed"
+    )
+    assert condition(obj)["message"] == (
+        "Deployment web is not labelled watchkeeper.io/allow-scaling=true"
+    )
     kubectl(
-        kubeconfig, "create", "deployment", "web", "--image=registry.invalid/web:1", "-n", namespace
+        kubeconfig,
+        "label",
+        "deployment",
+        "web",
+        "watchkeeper.io/allow-scaling=true",
+        "-n",
+        namespace,
     )
     wait_ready(custom_objects, "scalingpolicies", namespace, "web", "True")
 
