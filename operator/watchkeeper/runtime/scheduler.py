@@ -3,8 +3,9 @@ references, send a rate-limit summary) is an entry here, not a task of its own.
 
 One loop keeps each job's next due instant in a heap. A due job starts when a worker slot
 is free (the bound on concurrent work); it is given its due instant, so what it computes
-is anchored to the grid however late it starts. A job that is still running when it falls
-due again misses that instant (counted, never queued twice). Jobs run only while the
+is anchored to the grid however late it starts. Each kind of job has its own slots, so a
+burst of reference checks (thousands of new objects) never delays an evaluation. A job
+that is still running when it falls due again misses that instant (counted, never queued twice). Jobs run only while the
 scheduler is active (this replica leads); nothing a job raises stops the loop.
 """
 
@@ -59,7 +60,7 @@ class _Entry:
 
 
 class Scheduler:
-    """Runs jobs on their grids with at most `concurrency` running at once."""
+    """Runs jobs on their grids with at most `concurrency` of each kind running at once."""
 
     def __init__(
         self,
@@ -71,7 +72,8 @@ class Scheduler:
         self._jobs: dict[str, Job] = {}
         self._heap: list[_Entry] = []
         self._seq = itertools.count()
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._slots: dict[str, asyncio.Semaphore] = {}  # per kind: one kind cannot starve another
         self._wake = asyncio.Event()
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
@@ -172,8 +174,9 @@ class Scheduler:
     async def _execute(self, job: Job, due: datetime) -> None:
         self._waiting += 1
         SCHEDULER_QUEUE.set(self._waiting)
+        slots = self._slots.setdefault(job.kind, asyncio.Semaphore(self._concurrency))
         try:
-            await self._slots.acquire()
+            await slots.acquire()
         except asyncio.CancelledError:
             job.running = False
             raise
@@ -199,6 +202,6 @@ class Scheduler:
             LOGGER.exception("%s failed at %s", job.key, due)
         finally:
             job.running = False
-            self._slots.release()
+            slots.release()
             SCHEDULER_IN_FLIGHT.dec()
             SCHEDULER_RUNS.labels(job.kind, outcome).inc()
