@@ -5,8 +5,9 @@ One loop keeps each job's next due instant in a heap. A due job starts when a wo
 is free (the bound on concurrent work); it is given its due instant, so what it computes
 is anchored to the grid however late it starts. Each kind of job has its own slots, so a
 burst of reference checks (thousands of new objects) never delays an evaluation. A job
-that is still running when it falls due again misses that instant (counted, never queued twice). Jobs run only while the
-scheduler is active (this replica leads); nothing a job raises stops the loop.
+that is still running when it falls due again misses that instant (counted, never queued
+twice). Jobs run only while the scheduler is active (this replica leads); nothing a job
+raises stops the loop.
 """
 
 from __future__ import annotations
