@@ -70,6 +70,7 @@ from benchmarks.scale_stack import (
     steady_window,
 )
 from watchkeeper.api.common import parse_duration
+from watchkeeper.kube.access import ALLOW_SCALING_LABEL
 
 VALUE_METRIC, LOAD_METRIC = "wk_scale_value", "wk_scale_load"
 THRESHOLD, LOW, HIGH = 5.0, 1.0, 10.0
@@ -195,8 +196,10 @@ def run_scaling(n: int, options: Options) -> ScalingRow:
 
         def create_deployment(i: int) -> object:
             labels = {"app": deployment_name(i)}
+            opt_in = {ALLOW_SCALING_LABEL: "true"}  # README "Security model"
             meta = client.V1ObjectMeta(
-                name=deployment_name(i), labels={PROBE_LABEL: "true"} if i in probes else None
+                name=deployment_name(i),
+                labels={**opt_in, PROBE_LABEL: "true"} if i in probes else opt_in,
             )
             body = client.V1Deployment(
                 metadata=meta,
