@@ -8,7 +8,6 @@ from typing import Any
 from kubernetes import client
 
 from watchkeeper.api import ALERT, ALERT_POLICY, API_VERSION, GROUP, VERSION
-from watchkeeper.api.alert import POLICY_LABEL
 from watchkeeper.kube.calls import KubeError, run_blocking
 
 
@@ -17,10 +16,6 @@ class AlertStore:
 
     def __init__(self, api_client: client.ApiClient) -> None:
         self._custom = client.CustomObjectsApi(api_client)
-
-    async def list_for_policy(self, namespace: str, policy_label: str) -> list[dict[str, Any]]:
-        """Every Alert labelled with the policy."""
-        return await self.list_labelled(namespace, f"{POLICY_LABEL}={policy_label}")
 
     async def list_labelled(self, namespace: str, selector: str) -> list[dict[str, Any]]:
         """Every Alert matching a label selector."""

@@ -4,7 +4,7 @@ synchronous, so every call runs in a worker thread, never on the event loop."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -23,7 +23,6 @@ from watchkeeper.kube.applypatch import APPLY_PATCH, apply_patch_body, with_serv
 from watchkeeper.kube.calls import (
     MAX_THREADS,
     REQUEST_TIMEOUT,
-    KubeError,
     TimedApiClient,
     run_blocking,
 )
@@ -107,23 +106,6 @@ class Kube:
             self._api.response_deserialize(response, {"200": "object", "201": "object"})
         except ApiException as error:
             raise with_server_message(error) from None
-
-    async def get(self, kind: KindDefinition, namespace: str, name: str) -> dict[str, Any] | None:
-        """One of our objects as the API server has it, or None if it does not exist."""
-        try:
-            found = await run_blocking(
-                self._custom.get_namespaced_custom_object,
-                GROUP,
-                VERSION,
-                namespace,
-                kind.plural,
-                name,
-            )
-        except KubeError as error:
-            if error.status == 404:
-                return None
-            raise
-        return cast(dict[str, Any], found)
 
     async def missing_references(
         self,

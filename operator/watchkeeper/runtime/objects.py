@@ -51,9 +51,6 @@ class ObjectCache:
         """Every object of a kind."""
         return iter(list(self._bodies[kind.plural].values()))
 
-    def count(self, kind: KindDefinition) -> int:
-        return len(self._bodies[kind.plural])
-
     def alerts_of(self, namespace: str, policy_label: str) -> list[Body]:
         """The Alerts labelled with the policy."""
         names = self._alerts_by_policy.get((namespace, policy_label), set())
