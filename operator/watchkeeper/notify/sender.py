@@ -86,6 +86,18 @@ CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 LINE_BREAKS = re.compile("\r?\n")
 
 
+def control_character_problem(ref: SecretKeyRef, value: str, multiline: bool) -> str | None:
+    """Why a Secret value cannot be used (a control character inside it would smuggle more
+    into a header or URL; line breaks are allowed when `multiline`, as in a PEM), naming
+    the Secret and key, never the value; None when it is fine."""
+    if CONTROL.search(LINE_BREAKS.sub("", value) if multiline else value):
+        return (
+            f"Secret {ref.name} key {ref.key} holds a control character (a line break?) "
+            "inside its value; remove it"
+        )
+    return None
+
+
 def _base64_cores(data: bytes) -> set[str]:
     """The base64 text `data` turns into wherever it sits in a longer encoded string
     (three alignments, without the characters its neighbours share)."""
@@ -143,12 +155,9 @@ class Secrets:
         if "://" in value:  # a URL with a token: its path and query are secret on their own
             parts = urlsplit(value)
             self._values |= {p for p in (parts.path, parts.query) if len(p) >= 8}
-        if CONTROL.search(LINE_BREAKS.sub("", value) if multiline else value):
-            raise DeliveryFailed(
-                f"Secret {ref.name} key {ref.key} holds a control character (a line break?) "
-                "inside its value; remove it",
-                retryable=True,
-            )
+        problem = control_character_problem(ref, value, multiline)
+        if problem is not None:
+            raise DeliveryFailed(problem, retryable=True)
         return value
 
     def scrub(self, text: str) -> str:

@@ -7,7 +7,7 @@ from watchkeeper.api.common import SecretKeyRef
 from watchkeeper.api.prometheus_source import PrometheusSource
 from watchkeeper.kube.client import Kube
 from watchkeeper.kube.secrets import SecretUnavailable, read_secret_value
-from watchkeeper.notify.sender import CONTROL, LINE_BREAKS
+from watchkeeper.notify.sender import control_character_problem
 from watchkeeper.prometheus.client import Connection
 from watchkeeper.runtime.config import OperatorConfig
 
@@ -21,12 +21,11 @@ async def resolve_connection(
 
     async def secret(ref: SecretKeyRef, multiline: bool = False) -> str:
         value = await read_secret_value(kube.api_client, namespace, ref, config.reference_policy)
-        if CONTROL.search(LINE_BREAKS.sub("", value) if multiline else value.strip()):
-            raise SecretUnavailable(
-                f"Secret {ref.name} key {ref.key} holds a control character (a line break?) "
-                "inside its value; remove it"
-            )
-        return value if multiline else value.strip()
+        value = value if multiline else value.strip()
+        problem = control_character_problem(ref, value, multiline)
+        if problem is not None:
+            raise SecretUnavailable(problem)
+        return value
 
     headers: list[tuple[str, str]] = []
     if source.bearer_token_secret_ref:
