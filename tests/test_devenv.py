@@ -122,6 +122,14 @@ def test_apiserver_metrics_count_requests_by_verb(
                 )
         return found
 
+    # kube-controller-manager publishes kube-root-ca.crt into every new namespace (a POST
+    # of its own): let it land before counting ours.
+    deadline = time.monotonic() + 30
+    while not core_v1.list_namespaced_config_map(
+        namespace, field_selector="metadata.name=kube-root-ca.crt"
+    ).items:
+        assert time.monotonic() < deadline, "kube-root-ca.crt was never published"
+        time.sleep(0.2)
     before = configmap_requests()
     for i in range(3):
         core_v1.create_namespaced_config_map(
