@@ -22,7 +22,7 @@ PLUMBING = frozenset(
     {
         "<frozen runpy>",
         "__main__.py",
-        "cli.py",
+        "run.py",
         "runner.py",
         "runners.py",
         "running.py",
