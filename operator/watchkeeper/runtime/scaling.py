@@ -4,8 +4,10 @@ Each evaluation observes (competing autoscalers, the target's /scale, the metric
 forecasts), lets the engine decide, sets the replicas, applies its part of the status when
 something that matters changed (values that move at every evaluation wait for the
 --status-heartbeat), and posts the Events the engine asks for. The policy's memory is its
-status: a new leader starts from it. The policy itself and the other ScalingPolicies come
-from the watch; HPAs and ScaledObjects are listed once per namespace per --recheck-interval.
+status: a new leader starts from it. The policy, the other ScalingPolicies, the HPAs and
+ScaledObjects, and Deployments and StatefulSets that opted in all come from watches
+(runtime/workloads.py): a steady evaluation sends Prometheus its queries and the API server
+nothing but real changes.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from watchkeeper.api import API_VERSION, SCALING_POLICY
 from watchkeeper.api.scalingpolicy import PredictiveMode, ScalingPolicySpec, ScalingPolicyStatus
 from watchkeeper.engine.scaling_metrics import Forecast, Reading, forecast_query
 from watchkeeper.engine.scaling_policy import (
-    Conflict,
     Observation,
     conclude,
     conflict_of,
@@ -33,15 +34,7 @@ from watchkeeper.engine.scaling_policy import (
 from watchkeeper.engine.scaling_state import OWN_CONDITIONS, Notice, resume, significant
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.events import ObjectRef
-from watchkeeper.kube.scale import (
-    Autoscaler,
-    ClaimCheckFailed,
-    Scale,
-    ScaleChanged,
-    ScaleError,
-    Scales,
-    claims_on,
-)
+from watchkeeper.kube.scale import Scale, ScaleChanged, ScaleError, Scales, claims_on
 from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import Connection, PrometheusUnavailable, QueryRejected
 from watchkeeper.runtime.connections import resolve_connection
@@ -69,7 +62,6 @@ class ScalingService:
         )
         self._generations: dict[str, Any] = {}
         self._daemons: dict[str, PolicyDaemon] = {}
-        self._autoscalers: dict[str, tuple[float, list[Autoscaler]]] = {}
 
     def upsert(self, body: Mapping[str, Any]) -> None:
         namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
@@ -99,15 +91,6 @@ class ScalingService:
 
     def stand_down(self) -> None:
         self._daemons.clear()
-
-    async def autoscalers(self, namespace: str) -> list[Autoscaler]:
-        """HPAs and ScaledObjects of the namespace, at most --recheck-interval old."""
-        now = time.monotonic()
-        cached = self._autoscalers.get(namespace)
-        if cached is None or now - cached[0] > self.services.config.recheck_interval:
-            cached = (now, await self.scales.autoscalers(namespace))
-            self._autoscalers[namespace] = cached
-        return cached[1]
 
     async def _evaluate(self, namespace: str, name: str, key: str) -> None:
         body = self.services.objects.get(SCALING_POLICY, namespace, name)
@@ -155,13 +138,13 @@ class PolicyDaemon:
         floor = self._live().effective_min(spec.min_replicas, spec.max_replicas)
         spec = spec.model_copy(update={"min_replicas": floor})  # escalation floors
         previous = self.status or resume(self._live(), now)
-        seen, scale = await self._observe(spec, now)
+        seen, scale, opted_in = await self._observe(spec, now)
         plan = evaluate(spec, previous, seen)
         error = None
         if plan.action is not None and scale is not None:
             try:
                 await self.scales.set_replicas(
-                    self.namespace, spec.target_ref, scale, plan.action.after
+                    self.namespace, spec.target_ref, scale, plan.action.after, opted_in
                 )
             except ScaleChanged as changed:
                 LOGGER.info(
@@ -195,30 +178,33 @@ class PolicyDaemon:
 
     async def _observe(
         self, spec: ScalingPolicySpec, now: datetime
-    ) -> tuple[Observation, Scale | None]:
+    ) -> tuple[Observation, Scale | None, bool]:
+        """What this evaluation sees; the scale to write over, if any; whether the target's
+        opt-in is known (it came from the filtered watch)."""
         generation = self.body["metadata"].get("generation")
         if spec.suspend:
-            return Observation(now, generation), None
+            return Observation(now, generation), None, False
         created = str(self.body["metadata"].get("creationTimestamp") or "")
-        try:
-            others = self.service.services.objects.all(SCALING_POLICY)
-            peers = [o for o in others if o["metadata"]["namespace"] == self.namespace]
-            autoscalers = await self.service.autoscalers(self.namespace)
-            claims = claims_on(spec.target_ref, self.name, created, autoscalers, peers)
-            conflict = conflict_of([(c.kind, c.name) for c in claims])
-        except ClaimCheckFailed as failure:
-            conflict = Conflict("ConflictCheckFailed", str(failure), certain=False)
+        services = self.service.services
+        peers = services.objects.in_namespace(SCALING_POLICY, self.namespace)
+        autoscalers = services.workloads.autoscalers(self.namespace)
+        claims = claims_on(spec.target_ref, self.name, created, autoscalers, peers)
+        conflict = conflict_of([(c.kind, c.name) for c in claims])
         if conflict is not None:
-            return Observation(now, generation, conflict=conflict), None
+            return Observation(now, generation, conflict=conflict), None, False
+        workload = services.workloads.workload(self.namespace, spec.target_ref)
         try:
-            scale = await self.scales.get(self.namespace, spec.target_ref)
+            if workload is not None:
+                scale = workload.scale(self.namespace, spec.target_ref.name)
+            else:  # not a watched kind, or absent from the watch: the API says why
+                scale = await self.scales.get(self.namespace, spec.target_ref)
         except ScaleError as failure:
-            return Observation(now, generation, scale_error=str(failure)), None
+            return Observation(now, generation, scale_error=str(failure)), None, False
         readings, forecasts = await self._query(spec, now)
         observation = Observation(
             now, generation, scale.replicas, readings=readings, forecasts=forecasts
         )
-        return observation, scale
+        return observation, scale, workload is not None
 
     async def _query(
         self, spec: ScalingPolicySpec, now: datetime
