@@ -23,7 +23,12 @@ from typing import Any
 from pydantic import ValidationError
 
 from watchkeeper.api import API_VERSION, SCALING_POLICY
-from watchkeeper.api.scalingpolicy import PredictiveMode, ScalingPolicySpec, ScalingPolicyStatus
+from watchkeeper.api.scalingpolicy import (
+    PredictiveMode,
+    ScalingPolicySpec,
+    ScalingPolicyStatus,
+    TargetRef,
+)
 from watchkeeper.engine.scaling_metrics import Forecast, Reading, forecast_query
 from watchkeeper.engine.scaling_policy import (
     Observation,
@@ -60,34 +65,62 @@ class ScalingService:
         self.scales = Scales(
             services.kube.api_client, config.reference_policy, config.recheck_interval
         )
-        self._generations: dict[str, Any] = {}
+        self._specs: dict[str, tuple[Any, ScalingPolicySpec]] = {}
+        """key -> (generation, spec): parsed once per generation."""
         self._daemons: dict[str, PolicyDaemon] = {}
+        self._claimants: dict[tuple[str, str, str, str], set[str]] = {}
+        """(namespace, apiVersion, kind, name) of a target -> the policies that target it."""
+        self._target_of: dict[str, tuple[str, str, str, str]] = {}
 
     def upsert(self, body: Mapping[str, Any]) -> None:
         namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
         key = job_key(namespace, name)
         generation = body["metadata"].get("generation")
-        changed = self._generations.get(key, -1) != generation
-        self._generations[key] = generation
+        known = self._specs.get(key)
+        if known is not None and known[0] == generation:
+            return
         try:
             spec = ScalingPolicySpec.model_validate(dict(body.get("spec") or {}))
-            interval = spec.evaluation_interval.delta
         except ValidationError:  # the Ready condition says what is wrong
-            self.scheduler.remove(key)
+            self.remove(namespace, name)
             return
+        self._specs[key] = (generation, spec)
+        ref = spec.target_ref
+        self._claim(key, name, (namespace, ref.api_version, ref.kind, ref.name))
+        interval = spec.evaluation_interval.delta
 
         async def run(due: datetime) -> None:
             await self._evaluate(namespace, name, key)
 
         self.scheduler.upsert(key, KIND, interval, run, offset_key=body["metadata"].get("uid"))
-        if changed:
-            self.scheduler.trigger(key)
+        self.scheduler.trigger(key)
 
     def remove(self, namespace: str, name: str) -> None:
         key = job_key(namespace, name)
         self.scheduler.remove(key)
-        self._generations.pop(key, None)
+        self._specs.pop(key, None)
         self._daemons.pop(key, None)
+        self._claim(key, name, None)
+
+    def spec(self, key: str) -> ScalingPolicySpec | None:
+        """The policy's spec as parsed, if it is valid."""
+        known = self._specs.get(key)
+        return None if known is None else known[1]
+
+    def rivals(self, namespace: str, name: str, target: TargetRef) -> list[Mapping[str, Any]]:
+        """The other ScalingPolicies (as watched) that target the same workload."""
+        names = self._claimants.get((namespace, target.api_version, target.kind, target.name))
+        bodies = (self.services.objects.get(SCALING_POLICY, namespace, n) for n in names or ())
+        return [b for b in bodies if b is not None and b["metadata"]["name"] != name]
+
+    def _claim(self, key: str, name: str, target: tuple[str, str, str, str] | None) -> None:
+        """Record that policy `key` targets `target` (None: nothing any more)."""
+        old = self._target_of.pop(key, None)
+        if old is not None:
+            self._claimants.get(old, set()).discard(name)
+        if target is not None:
+            self._target_of[key] = target
+            self._claimants.setdefault(target, set()).add(name)
 
     def stand_down(self) -> None:
         self._daemons.clear()
@@ -96,10 +129,13 @@ class ScalingService:
         body = self.services.objects.get(SCALING_POLICY, namespace, name)
         if body is None:
             return
+        spec = self.spec(key)
+        if spec is None:  # invalid: the Ready condition says what is wrong
+            return
         daemon = self._daemons.get(key)
         if daemon is None:
             daemon = self._daemons[key] = PolicyDaemon(self, namespace, name)
-        if await daemon.evaluate_once(body) == 0.0:
+        if await daemon.evaluate_once(body, spec) == 0.0:
             self.scheduler.trigger(key)  # the target changed under us: look again now
 
 
@@ -126,14 +162,12 @@ class PolicyDaemon:
         self.body: Mapping[str, Any] = {}
         self.status: ScalingPolicyStatus | None = None
         self.written_at = -math.inf
+        self._parsed: tuple[str | None, ScalingPolicyStatus, dict[str, Any]] | None = None
+        """(resourceVersion, status, its significant part) of the body last parsed."""
 
-    async def evaluate_once(self, body: Mapping[str, Any]) -> float:
+    async def evaluate_once(self, body: Mapping[str, Any], spec: ScalingPolicySpec) -> float:
         """One evaluation; returns the seconds until the next one (0: evaluate again now)."""
         self.body = body
-        try:
-            spec = ScalingPolicySpec.model_validate(dict(self.body.get("spec") or {}))
-        except ValidationError:  # the Ready condition says what is wrong
-            return self.config.recheck_interval
         now = datetime.now(UTC)
         floor = self._live().effective_min(spec.min_replicas, spec.max_replicas)
         spec = spec.model_copy(update={"min_replicas": floor})  # escalation floors
@@ -168,13 +202,21 @@ class PolicyDaemon:
         await self._write(force=True)
 
     def _live(self) -> ScalingPolicyStatus:
-        try:
-            return ScalingPolicyStatus.model_validate(dict(self.body.get("status") or {}))
-        except ValidationError:
-            LOGGER.warning(
-                "ScalingPolicy %s/%s: ignoring an unreadable status", self.namespace, self.name
-            )
-            return ScalingPolicyStatus()
+        """The status as last watched, parsed once per resourceVersion."""
+        return self._parsed_status()[1]
+
+    def _parsed_status(self) -> tuple[str | None, ScalingPolicyStatus, dict[str, Any]]:
+        version = self.body["metadata"].get("resourceVersion")
+        if self._parsed is None or self._parsed[0] != version:
+            try:
+                live = ScalingPolicyStatus.model_validate(dict(self.body.get("status") or {}))
+            except ValidationError:
+                LOGGER.warning(
+                    "ScalingPolicy %s/%s: ignoring an unreadable status", self.namespace, self.name
+                )
+                live = ScalingPolicyStatus()
+            self._parsed = (version, live, significant(_own(live)))
+        return self._parsed
 
     async def _observe(
         self, spec: ScalingPolicySpec, now: datetime
@@ -186,7 +228,7 @@ class PolicyDaemon:
             return Observation(now, generation), None, False
         created = str(self.body["metadata"].get("creationTimestamp") or "")
         services = self.service.services
-        peers = services.objects.in_namespace(SCALING_POLICY, self.namespace)
+        peers = self.service.rivals(self.namespace, self.name, spec.target_ref)
         autoscalers = services.workloads.autoscalers(self.namespace)
         claims = claims_on(spec.target_ref, self.name, created, autoscalers, peers)
         conflict = conflict_of([(c.kind, c.name) for c in claims])
@@ -251,9 +293,10 @@ class PolicyDaemon:
         heartbeat (or `force`) is due and anything at all changed."""
         if self.status is None:
             return
-        new, live = _own(self.status), _own(self._live())
+        _, live, live_significant = self._parsed_status()
+        new = _own(self.status)
         due = force or time.monotonic() - self.written_at >= self.config.status_heartbeat
-        if significant(new) == significant(live) and (new == live or not due):
+        if significant(new) == live_significant and (not due or new == _own(live)):
             return
         fields = new.model_dump(
             by_alias=True,
