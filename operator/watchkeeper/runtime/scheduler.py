@@ -18,7 +18,7 @@ import heapq
 import itertools
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -69,13 +69,17 @@ class Scheduler:
         concurrency: int,
         health: Health | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        limits: Mapping[str, int] | None = None,
     ) -> None:
+        """`concurrency`: jobs of one kind running at once; `limits`: a lower bound for
+        some kinds (housekeeping that must not take the API client from evaluations)."""
         self.health = health or Health()
         self._jobs: dict[str, Job] = {}
         self._counts: Counter[str] = Counter()  # jobs per kind
         self._heap: list[_Entry] = []
         self._seq = itertools.count()
         self._concurrency = concurrency
+        self._limits = dict(limits or {})
         self._slots: dict[str, asyncio.Semaphore] = {}  # per kind: one kind cannot starve another
         self._wake = asyncio.Event()
         self._clock = clock
@@ -177,7 +181,10 @@ class Scheduler:
     async def _execute(self, job: Job, due: datetime) -> None:
         self._waiting += 1
         SCHEDULER_QUEUE.set(self._waiting)
-        slots = self._slots.setdefault(job.kind, asyncio.Semaphore(self._concurrency))
+        slots = self._slots.get(job.kind)
+        if slots is None:
+            limit = min(self._concurrency, self._limits.get(job.kind, self._concurrency))
+            slots = self._slots[job.kind] = asyncio.Semaphore(limit)
         try:
             await slots.acquire()
         except asyncio.CancelledError:
