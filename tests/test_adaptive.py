@@ -17,6 +17,8 @@ import pytest
 
 from tests.alerting import alerts, apply, policy, policy_condition, states
 from tests.waiting import eventually, get_object
+from watchkeeper.api.adaptive import Adaptive
+from watchkeeper.engine.observations import adaptive_queries
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
@@ -193,3 +195,26 @@ def test_learn_ignore_noise_hold_a_spike_and_resolve(
     _assert_shown(shown["band"], expected)
     assert _severity(shown["value"], expected) is None
     assert alerts(custom_objects, namespace, flat) == []
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"baselineGap": "0s", "deviations": [{"severity": "Warning", "value": 3}]},
+        {"baselineGap": "1500ms"},
+        {"window": "1h", "step": "1m", "seasonality": "24h"},
+        {"window": "1m30s", "step": "1s", "seasonality": "1h"},  # offset 3555s
+        {"window": "1m1s", "step": "1s", "seasonality": "1h"},  # offset 3569500ms
+    ],
+)
+def test_prometheus_takes_the_band_queries(prometheus, exporter, fields):
+    """The operator's own three queries, as built for each kind of window, are PromQL the
+    real Prometheus evaluates (a rejected one would fail every evaluation)."""
+    band = Adaptive.model_validate(
+        {"window": "1m", "step": "1s", "deviations": [{"severity": "Warning", "value": 3}]} | fields
+    )
+    exporter.set(METRIC, 1, FLAT)
+    queries = adaptive_queries(f'sum by (series) ({METRIC}{{series="flat"}})', band)
+    for expr in (queries.baseline, queries.sigma, queries.points):
+        assert isinstance(prometheus.query(expr), list), expr
