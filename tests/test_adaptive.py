@@ -149,8 +149,13 @@ def test_learn_ignore_noise_hold_a_spike_and_resolve(
     assert nearest["deviations"] == 0
 
     # Noise, a constant series at its baseline (50 >= 50 with sigma 0) and a blip of 0.01
-    # on it: no alert from either policy.
+    # on it: no alert from either policy. The nearest band moves with every noisy value,
+    # yet the policy is not rewritten at each evaluation (at most once per heartbeat).
+    eventually(lambda: _status(custom_objects, namespace, anomaly), lambda s: s["learning"] == 0)
+    version = get_object(custom_objects, "alertpolicies", namespace, anomaly)["metadata"]
     time.sleep(5)
+    again = get_object(custom_objects, "alertpolicies", namespace, anomaly)["metadata"]
+    assert again["resourceVersion"] == version["resourceVersion"]
     exporter.set(METRIC, 50.01, FLAT)
     time.sleep(4)
     exporter.set(METRIC, 50, FLAT)
