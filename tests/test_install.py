@@ -38,6 +38,27 @@ def test_plain_manifests_are_the_rendered_chart(tmp_path: Path) -> None:
     assert installed[1:] == template(tmp_path), "run hack/render-install.sh"
 
 
+@pytest.mark.cluster
+def test_install_manifest_dry_runs_on_a_fresh_cluster(kubeconfig, core_v1):
+    """The README's order: a server-side dry run needs the namespace to exist (the API
+    server's NamespaceLifecycle admission rejects objects in a namespace a dry run only
+    pretended to create), so the README creates it first."""
+    assert "watchkeeper" not in {ns.metadata.name for ns in core_v1.list_namespace().items}
+    blind = kubectl(kubeconfig, "apply", "--dry-run=server", "-f", str(INSTALL), check=False)
+    assert 'namespaces "watchkeeper" not found' in blind.stderr
+    readme = (ROOT / "README.md").read_text()
+    steps = [
+        "kubectl create namespace watchkeeper",
+        "--dry-run=server -f " + str(INSTALL.relative_to(ROOT)),
+    ]
+    assert readme.index(steps[0]) < readme.index(steps[1])
+    kubectl(kubeconfig, "create", "namespace", "watchkeeper")
+    try:
+        kubectl(kubeconfig, "apply", "--dry-run=server", "-f", str(INSTALL))
+    finally:
+        core_v1.delete_namespace("watchkeeper")
+
+
 def _rbac(docs: list[dict[str, Any]], release_namespace: str) -> list[dict[str, Any]]:
     """The RBAC objects, with the operator's cluster-scoped names made unique to this test
     (the user roles keep their fixed names)."""
