@@ -74,3 +74,12 @@ Role in each watched namespace in namespaced mode. Every verb here is one the op
   resources: [namespaces]
   verbs: [get, list, watch]
 {{- end -}}
+
+{{/* repository@digest when a digest is given, else repository:tag (default appVersion). */}}
+{{- define "watchkeeper.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+{{- end -}}
