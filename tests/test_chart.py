@@ -56,6 +56,8 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "replicas": 2,
         "serviceMonitor": {"enabled": True, "labels": {"release": "kps"}},
         "networkPolicy": {"enabled": True},
+        "prometheusRule": {"enabled": True, "alertLabels": {"team": "platform"}},
+        "dashboards": {"enabled": True, "annotations": {"grafana_folder": "Watchkeeper"}},
     },
 }
 

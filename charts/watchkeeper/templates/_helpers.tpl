@@ -83,3 +83,24 @@ Role in each watched namespace in namespaced mode. Every verb here is one the op
 {{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
 {{- end -}}
 {{- end -}}
+
+{{/*
+A Grafana dashboard (JSON model) from the compact form of dashboards/*.yaml: title, uid and
+panels of {title, unit, targets: [{expr, legend}]}, two per row; variables datasource and job.
+*/}}
+{{- define "watchkeeper.dashboard" -}}
+{{- $datasource := dict "type" "prometheus" "uid" "${datasource}" -}}
+{{- $panels := list -}}
+{{- range $i, $panel := .panels -}}
+{{- $targets := list -}}
+{{- range $j, $target := $panel.targets -}}
+{{- $targets = append $targets (dict "expr" $target.expr "legendFormat" ($target.legend | default "") "refId" (printf "%c" (add 65 $j)) "datasource" $datasource) -}}
+{{- end -}}
+{{- $grid := dict "x" (mul (mod $i 2) 12) "y" (mul (div $i 2) 8) "w" 12 "h" 8 -}}
+{{- $field := dict "defaults" (dict "unit" ($panel.unit | default "short")) "overrides" list -}}
+{{- $panels = append $panels (dict "id" (add1 $i) "type" "timeseries" "title" $panel.title "gridPos" $grid "datasource" $datasource "fieldConfig" $field "targets" $targets) -}}
+{{- end -}}
+{{- $datasourceVar := dict "name" "datasource" "label" "Prometheus" "type" "datasource" "query" "prometheus" -}}
+{{- $jobVar := dict "name" "job" "label" "job" "type" "query" "datasource" $datasource "query" "label_values(watchkeeper_leader, job)" "refresh" 2 "includeAll" true "multi" true "allValue" ".+" -}}
+{{- toJson (dict "title" .title "uid" .uid "tags" (list "watchkeeper") "schemaVersion" 39 "refresh" "30s" "time" (dict "from" "now-6h" "to" "now") "templating" (dict "list" (list $datasourceVar $jobVar)) "panels" $panels) -}}
+{{- end -}}
