@@ -57,6 +57,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
         "serviceMonitor": {"enabled": True, "labels": {"release": "kps"}},
         "networkPolicy": {"enabled": True},
         "prometheusRule": {"enabled": True, "alertLabels": {"team": "platform"}},
+        "selfMonitoring": {"enabled": True, "channels": ["oncall"]},
         "dashboards": {"enabled": True, "annotations": {"grafana_folder": "Watchkeeper"}},
     },
 }

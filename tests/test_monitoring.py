@@ -31,6 +31,17 @@ MONITORING = {
     "prometheusRule": {"enabled": True, "alertLabels": {"team": "platform"}},
     "dashboards": {"enabled": True},
 }
+SCRAPED_HERE = 'job="exporter"'  # LocalPrometheus's job name, instead of a ServiceMonitor's
+SELF_MONITORING = {
+    **MONITORING,
+    "selfMonitoring": {
+        "enabled": True,
+        "channels": ["ok"],
+        "for": "0s",
+        "evaluationInterval": "1s",
+        "metricsSelector": SCRAPED_HERE,
+    },
+}
 GRAFANA_VARIABLES = {'job=~"$job"': 'job=~".+"', "$__rate_interval": "30s"}
 
 
@@ -194,7 +205,7 @@ def _scenario(kubeconfig: Path, namespace: str, receiver_url: str) -> list[dict[
 def test_every_dashboard_panel_and_rule_runs_against_a_scraped_operator(
     operator, cluster, kubeconfig, namespace, receiver, tmp_path: Path
 ) -> None:
-    docs = template(tmp_path, MONITORING)
+    docs = template(tmp_path, SELF_MONITORING)
     operator.stop()  # this test's operator is the one its Prometheus scrapes
     prometheus = LocalPrometheus(tmp_path / "prometheus", "pending")
     watched = OperatorProcess(
@@ -222,6 +233,16 @@ def test_every_dashboard_panel_and_rule_runs_against_a_scraped_operator(
         )
         receiver.wait_for(1, "/ok")
         receiver.wait_for(1, "/broken")
+        # the alerts about the alerter, as AlertPolicies, reach the channel the user chose
+        self_alerts = objects(docs, "AlertPolicy")
+        for policy in self_alerts:
+            policy["metadata"].pop("namespace")
+        kubectl(kubeconfig, "apply", "-n", namespace, "-f", "-", manifest=self_alerts)
+        eventually(
+            lambda: {r.json()["alerts"][0]["labels"].get("alertname") for r in receiver.to("/ok")},
+            lambda names: "watchkeeper-notifications-failing" in names,
+            timeout=60,
+        )
 
         loaded = httpx.get(f"{prometheus.url}/api/v1/rules", timeout=10).json()
         [group] = loaded["data"]["groups"]
