@@ -5,11 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 APT_PACKAGES := prometheus prometheus-alertmanager
+TEST_WORKERS ?= 3 # each worker runs its own control plane, Prometheus and operator; a file stays on one worker
 
 .PHONY: test dev e2e crds lint lock wheel bootstrap venv system-packages kube-binaries helm-binary clean
 
 test: bootstrap ## run the whole test suite (what CI runs)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 dev: bootstrap ## a local API server + Prometheus, CRDs installed, operator in the foreground
 	$(BIN)/python -m devenv up
