@@ -16,7 +16,11 @@ pytestmark = [pytest.mark.cluster, needs_helm]
 
 
 def _make_e2e(*args: str, basetemp: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "MAKEFLAGS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("KUBECONFIG", "MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+    }
     return subprocess.run(
         ["make", "--no-print-directory", "e2e", *args, f"PYTEST_ARGS=-q -x --basetemp={basetemp}"],
         cwd=ROOT,

@@ -31,8 +31,10 @@ class Terminal:
 
     def __init__(self, argv: list[str], cwd: Path) -> None:
         self.pid, self._fd = pty.fork()
-        if self.pid == 0:  # the child: becomes make
+        if self.pid == 0:  # the child: becomes make (not a sub-make of a `make test`)
             os.chdir(cwd)
+            for variable in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS"):
+                os.environ.pop(variable, None)
             os.execvp(argv[0], argv)
         self.output = ""
         self._reader = threading.Thread(target=self._read, daemon=True)
