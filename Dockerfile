@@ -13,6 +13,8 @@ RUN /opt/watchkeeper/bin/pip install --no-cache-dir --require-hashes --only-bina
       -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY operator ./operator
+# Building the wheel fetches the build backend (setuptools, unhashed) into an isolated
+# build environment of this stage only; nothing of it reaches the image.
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels . \
  && /opt/watchkeeper/bin/pip install --no-cache-dir --no-deps /wheels/*.whl \
  && /opt/watchkeeper/bin/python -m compileall -q /opt/watchkeeper
