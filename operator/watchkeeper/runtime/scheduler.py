@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from watchkeeper.engine.schedule import next_due, offset_of
 from watchkeeper.kube.calls import KubeRejected, KubeUnavailable
 from watchkeeper.runtime.health import Health
+from watchkeeper.runtime.logcontext import bind_job
 from watchkeeper.runtime.metrics import (
     SCHEDULER_IN_FLIGHT,
     SCHEDULER_JOBS,
@@ -179,6 +180,7 @@ class Scheduler:
         task.add_done_callback(self._tasks.discard)
 
     async def _execute(self, job: Job, due: datetime) -> None:
+        bind_job(job.key)  # this task's log lines name the object and this run
         self._waiting += 1
         SCHEDULER_QUEUE.set(self._waiting)
         slots = self._slots.get(job.kind)
