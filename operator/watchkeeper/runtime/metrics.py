@@ -37,8 +37,9 @@ SCHEDULER_JOBS = Gauge(
 )
 SCHEDULER_QUEUE = Gauge(
     "watchkeeper_scheduler_queue_depth",
-    "Jobs that are due and wait for a free worker slot. Persistently above zero: this "
-    "replica is saturated (add replicas or raise --max-concurrent-jobs).",
+    "Jobs that are due and wait for a free worker slot, by kind. Persistently above zero: "
+    "this replica is saturated (add replicas or raise --max-concurrent-jobs).",
+    ["kind"],
 )
 SCHEDULER_IN_FLIGHT = Gauge(
     "watchkeeper_scheduler_in_flight", "Jobs running now (bounded by --max-concurrent-jobs)."
