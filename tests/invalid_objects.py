@@ -165,6 +165,16 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("scaling-tolerance", _with(_SCALING, tolerance=1.5), "spec.tolerance"),
     (
+        "scaling-direction-tolerance",
+        _with(_SCALING, behavior={"scaleDown": {"tolerance": 1.5}}),
+        "spec.behavior.scaleDown.tolerance",
+    ),
+    (
+        "scaling-legacy-with-behavior",
+        _with(_SCALING, preset="HPALegacy", behavior={"scaleUp": {"stabilizationWindow": "0s"}}),
+        "spec.behavior",
+    ),
+    (
         "scaling-fallback-range",
         _with(_SCALING, fallback={"replicas": 50}),
         "spec.fallback.replicas",

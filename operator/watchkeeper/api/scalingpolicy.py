@@ -25,6 +25,7 @@ from .common import (
     ready_column,
 )
 from .prometheus_source import PrometheusSource
+from .scaling_behavior import Behavior, Preset
 
 HISTORY_LIMIT = 50
 
@@ -84,57 +85,6 @@ class Metric(WatchkeeperModel):
         "adds up an external metric's series.",
     )
     target: MetricTarget = Field(description="Target value.")
-
-
-class PolicyType(StrEnum):
-    PODS = "Pods"
-    PERCENT = "Percent"
-
-
-class ScalingRule(WatchkeeperModel):
-    """At most `value` pods (or percent) of change within `period`."""
-
-    type: PolicyType = Field(description="Pods or Percent.")
-    value: int = Field(gt=0, le=INT32_MAX, description="How many pods, or what percentage.")
-    period: Annotated[Duration, Between("0s", "30m", low_excluded=True)] = Field(
-        description="The window the limit applies to."
-    )
-
-
-class SelectPolicy(StrEnum):
-    MAX = "Max"
-    MIN = "Min"
-    DISABLED = "Disabled"
-
-
-class ScalingDirection(WatchkeeperModel):
-    """Behaviour in one direction; unset fields come from the preset."""
-
-    stabilization_window: Annotated[Duration, Between("0s", "1h")] | None = Field(
-        default=None,
-        description="Use the most conservative recommendation from this window.",
-    )
-    policies: list[ScalingRule] | None = Field(
-        default=None, min_length=1, max_length=10, description="Rate limits of change."
-    )
-    select_policy: SelectPolicy | None = Field(
-        default=None,
-        description="Max (the policy allowing the most change), Min (the least) or Disabled "
-        "(no scaling in this direction).",
-    )
-
-
-class Behavior(WatchkeeperModel):
-    """HPA v2 style behaviour."""
-
-    scale_up: ScalingDirection | None = Field(default=None, description="Scaling up.")
-    scale_down: ScalingDirection | None = Field(default=None, description="Scaling down.")
-
-
-class Preset(StrEnum):
-    CONSERVATIVE = "Conservative"
-    BALANCED = "Balanced"
-    AGGRESSIVE = "Aggressive"
 
 
 class Fallback(WatchkeeperModel):
@@ -209,6 +159,12 @@ class ScalingPolicySpec(SpecModel):
             "override.replicas must lie within [minReplicas, maxReplicas]",
             ".override.replicas",
         ),
+        cel(
+            "!has(self.behavior) || !has(self.preset) || self.preset != 'HPALegacy'",
+            "preset HPALegacy is the HPA without spec.behavior: remove behavior or pick "
+            "another preset",
+            ".behavior",
+        ),
     )
 
     target_ref: TargetRef = Field(description="The workload to scale.")
@@ -228,14 +184,19 @@ class ScalingPolicySpec(SpecModel):
     )
     preset: Preset = Field(
         default=Preset.BALANCED,
-        description="Default behaviour: Balanced is the HPA's; Conservative scales slower, "
+        description="Default behaviour: Balanced is the HPA's default behavior; HPALegacy is "
+        "the HPA without spec.behavior (its older rules); Conservative scales slower, "
         "Aggressive faster (see README).",
     )
     behavior: Behavior | None = Field(
-        default=None, description="Overrides the preset, field by field."
+        default=None,
+        description="Overrides the preset, field by field (not with HPALegacy, which is the "
+        "HPA without a behavior).",
     )
-    cooldown: Annotated[Duration, Between("0s", "24h")] = Field(
-        default=Duration("5m"), description="No scale-down sooner than this after a scale event."
+    cooldown: Annotated[Duration, Between("0s", "24h")] | None = Field(
+        default=None,
+        description="No scale-down sooner than this after a scale event; unset: 0s with "
+        "HPALegacy, 5m with the other presets.",
     )
     fallback: Fallback | None = Field(
         default=None,
@@ -260,6 +221,11 @@ class ScalingPolicySpec(SpecModel):
             raise ValueError(
                 f"minReplicas ({self.min_replicas}) must not exceed maxReplicas "
                 f"({self.max_replicas})"
+            )
+        if self.preset == Preset.HPA_LEGACY and self.behavior is not None:
+            raise ValueError(
+                "preset HPALegacy is the HPA without spec.behavior: remove behavior or pick "
+                "another preset"
             )
         for name, block in (("fallback", self.fallback), ("override", self.override)):
             replicas = block.replicas if block else None
@@ -311,6 +277,12 @@ class ReplicaChange(WatchkeeperModel):
 
     time: str = Field(description="When (RFC 3339).")
     change: int = Field(description="Replicas added (positive) or removed (negative).")
+    outdated: bool = Field(
+        default=False,
+        description="Older than its direction's longest period when the next change of that "
+        "direction was made: its slot is reused by the next one (a period that grows still "
+        "counts it, as the HPA does).",
+    )
 
 
 class ScaleEvent(WatchkeeperModel):
@@ -342,12 +314,14 @@ class ScalingPolicyStatus(WatchkeeperModel):
     last_scale_time: str | None = Field(default=None, description="Last change of replicas.")
     recommendations: list[Recommendation] = Field(
         default_factory=list,
-        description="Recommendations inside the stabilization windows, oldest first (only "
-        "those that can still decide anything are kept).",
+        description="The HPA's recommendation slots: one per evaluation inside the "
+        "stabilization windows; a slot older than every window is reused by the next "
+        "recommendation.",
     )
     scale_events: list[ReplicaChange] = Field(
         default_factory=list,
-        description="Changes the rate-limit policies still count, oldest first.",
+        description="The HPA's scale-event slots: changes the rate-limit policies count, "
+        "and outdated ones whose slots the next changes reuse.",
     )
     history: list[ScaleEvent] = Field(
         default_factory=list,
