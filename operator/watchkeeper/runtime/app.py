@@ -43,6 +43,7 @@ from watchkeeper.runtime.rendering import BoundedRenderer, RenderLimits
 from watchkeeper.runtime.scaling import ScalingService
 from watchkeeper.runtime.scheduler import Scheduler
 from watchkeeper.runtime.services import Services
+from watchkeeper.runtime.workloads import Index, WorkloadIndex
 
 LOGGER = logging.getLogger("watchkeeper.runtime")
 DELIVERY_MANAGER = "watchkeeper-delivery"
@@ -76,7 +77,8 @@ class Runtime:
     def leading(self) -> bool:
         return self.scheduler.active.is_set()
 
-    async def start(self) -> None:
+    async def start(self, indexes: Mapping[str, Index]) -> None:
+        """Start everything; `indexes` are kopf's indexes of workloads and autoscalers."""
         kube = Kube.connect()
 
         async def read_secret(namespace: str, ref: SecretKeyRef) -> str:
@@ -113,6 +115,7 @@ class Runtime:
             health=self.health,
             render=self.renderer,
             alert_key=key,
+            workloads=WorkloadIndex(indexes, self.config.reference_policy),
         )
         self.alerting = AlertingService(self.services, self.scheduler)
         self.readiness = ReadinessService(self.services, self.scheduler)

@@ -17,6 +17,7 @@ import contextlib
 import heapq
 import itertools
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -71,6 +72,7 @@ class Scheduler:
     ) -> None:
         self.health = health or Health()
         self._jobs: dict[str, Job] = {}
+        self._counts: Counter[str] = Counter()  # jobs per kind
         self._heap: list[_Entry] = []
         self._seq = itertools.count()
         self._concurrency = concurrency
@@ -94,19 +96,19 @@ class Scheduler:
         if job is None:
             job = Job(key, kind, interval, run, offset, due)
             self._jobs[key] = job
+            self._counts[kind] += 1
+            SCHEDULER_JOBS.labels(kind).set(self._counts[kind])
         else:
             job.interval, job.run, job.offset, job.due = interval, run, offset, due
         self._push(job)
-        SCHEDULER_JOBS.labels(kind).set(sum(1 for j in self._jobs.values() if j.kind == kind))
 
     def remove(self, key: str) -> None:
         """Forget a job; a run in flight finishes."""
         job = self._jobs.pop(key, None)
         if job is not None:
             job.version += 1
-            SCHEDULER_JOBS.labels(job.kind).set(
-                sum(1 for j in self._jobs.values() if j.kind == job.kind)
-            )
+            self._counts[job.kind] -= 1
+            SCHEDULER_JOBS.labels(job.kind).set(self._counts[job.kind])
 
     def trigger(self, key: str) -> None:
         """Run the job as soon as possible (e.g. its spec changed), then back on its grid."""
