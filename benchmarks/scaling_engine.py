@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from watchkeeper.api.scalingpolicy import ScalingPolicySpec, ScalingPolicyStatus
+from watchkeeper.engine.scaling import resolve_behaviour
 from watchkeeper.engine.scaling_metrics import Reading
 from watchkeeper.engine.scaling_policy import Observation, conclude, evaluate
 from watchkeeper.engine.scaling_state import significant
@@ -68,7 +69,8 @@ def run(spec_dict: dict[str, Any], evaluations: int, interval: float, jumpy: boo
         outcome = conclude(spec, status, plan, None, now)
         timings.append(time.perf_counter() - started)
         text = json.dumps(outcome.status.model_dump(by_alias=True, mode="json", exclude_none=True))
-        writes += significant(outcome.status) != significant(status)
+        horizon = resolve_behaviour(spec.preset, spec.behavior).horizon
+        writes += significant(outcome.status, horizon) != significant(status, horizon)
         status = ScalingPolicyStatus.model_validate(json.loads(text))
         current = status.current_replicas or current
         largest = max(largest, len(text))

@@ -45,7 +45,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
         local.stop()
 
 
-POD_READY_DELAY = 3.0
+POD_READY_DELAY = 5.0
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +62,26 @@ def node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalClus
         yield local
     finally:
         local.stop()
+
+
+@pytest.fixture(scope="session")
+def node_operator(
+    node_cluster: LocalCluster,
+    prometheus: LocalPrometheus,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OperatorProcess]:
+    """The operator on ``node_cluster``, started once."""
+    process = OperatorProcess(
+        kubeconfig=node_cluster.kubeconfig,
+        prometheus_url=prometheus.url,
+        log_path=tmp_path_factory.mktemp("node-operator") / "watchkeeper.log",
+        env={"WATCHKEEPER_RECHECK_INTERVAL": "1s"},
+    )
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()
 
 
 @pytest.fixture(scope="session")

@@ -724,9 +724,12 @@ def test_recommendation_slots_are_the_hpas_and_only_deciding_ones_call_for_a_wri
     replicas = [r.replicas for r in policy.status.recommendations]
     assert replicas == [10, 10, 10, 10, 4, 3, 3, 3], "the initial one, then one per evaluation"
     assert [s.replicas for s in deciding(samples_of(policy.status))] == [10, 4, 3]
-    before = significant(policy.status)
+    horizon = timedelta(minutes=5)
+    before = significant(policy.status, horizon)
     policy.step(15, 300)
-    assert significant(policy.status) == before, "another 3 decides nothing new"
+    assert significant(policy.status, horizon) == before, "another 3 decides nothing new"
+    # the slots of 10 and 4 outside a 30s window decide nothing: they call for no write
+    assert significant(policy.status, timedelta(seconds=30))["recommendations"] == [3]
     for _ in range(40):
         policy.step(15, 300)
     assert len(policy.status.recommendations) <= 5 * 60 // 15 + 2, "old slots are reused"
@@ -994,9 +997,10 @@ def test_significant_ignores_values_that_move_every_evaluation():
     policy.step(15, 305)
     assert first.metrics[0].value != policy.status.metrics[0].value
     assert first.recommendations[-1].time != policy.status.recommendations[-1].time
-    assert significant(first) == significant(policy.status)
+    horizon = timedelta(minutes=5)
+    assert significant(first, horizon) == significant(policy.status, horizon)
     policy.step(15, 900)
-    assert significant(first) != significant(policy.status)
+    assert significant(first, horizon) != significant(policy.status, horizon)
 
 
 def test_resume_takes_the_newest_recommendation_to_have_held_until_now():

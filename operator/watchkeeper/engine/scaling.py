@@ -71,6 +71,11 @@ class Behaviour:
     down: Rules
     legacy: bool = False
 
+    @property
+    def horizon(self) -> timedelta:
+        """The longest stabilization window: older recommendations decide nothing."""
+        return max(self.up.stabilization, self.down.stabilization)
+
 
 def _rules(window: float, select: SelectPolicy, *rates: tuple[PolicyType, int, float]) -> Rules:
     return Rules(

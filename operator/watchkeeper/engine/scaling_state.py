@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from watchkeeper.api.common import Condition, ConditionStatus
@@ -129,10 +129,11 @@ def transitions(before: Sequence[Condition], after: Sequence[Condition]) -> list
     return notices
 
 
-def significant(status: ScalingPolicyStatus) -> dict[str, Any]:
+def significant(status: ScalingPolicyStatus, horizon: timedelta) -> dict[str, Any]:
     """The status without what moves at every evaluation (metric values, forecasts, the
     recommendation slots that decide nothing, the time of the newest recommendation): a
-    write is due only when this part changes."""
+    write is due only when this part changes. `horizon`: the longest stabilization window,
+    beyond which (from the newest recommendation) no recommendation decides anything."""
     data = status.model_dump(
         by_alias=True, mode="json", exclude={"observed_generation", "recommendations"}
     )
@@ -141,7 +142,10 @@ def significant(status: ScalingPolicyStatus) -> dict[str, Any]:
         prediction = metric.pop("prediction", None) or {}
         metric["forecastReplicas"] = prediction.get("proposedReplicas")
         metric["forecastError"] = prediction.get("error")
-    decisive = [(format_time(s.time), s.replicas) for s in deciding(samples_of(status))]
+    samples = samples_of(status)
+    newest = max((s.time for s in samples), default=None)
+    recent = [s for s in samples if newest is not None and s.time >= newest - horizon]
+    decisive = [(format_time(s.time), s.replicas) for s in deciding(recent)]
     data["recommendations"] = [*decisive[:-1], *(r for _, r in decisive[-1:])]
     return data
 

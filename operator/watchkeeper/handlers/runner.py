@@ -17,7 +17,7 @@ from watchkeeper.handlers import acknowledgement, objects, workloads
 from watchkeeper.kube.access import ALLOW_SCALING_LABEL, ALLOWED, ReferencePolicy
 from watchkeeper.runtime.app import Runtime
 from watchkeeper.runtime.config import OperatorConfig
-from watchkeeper.runtime.workloads import AUTOSCALER_RESOURCES, WORKLOAD_RESOURCES
+from watchkeeper.runtime.workloads import AUTOSCALER_RESOURCES, PODS, WORKLOAD_RESOURCES
 
 PREFIX = "watchkeeper.io"
 
@@ -65,7 +65,7 @@ async def _configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs:
         for resource in WORKLOAD_RESOURCES:
             selector = f"{ALLOW_SCALING_LABEL}={ALLOWED}"
             settings.watching.label_selectors[resource.group, resource.plural] = selector
-    indexed = (*WORKLOAD_RESOURCES, *AUTOSCALER_RESOURCES)
+    indexed = (*WORKLOAD_RESOURCES, *AUTOSCALER_RESOURCES, PODS)
     await runtime.start({r.index: kwargs[r.index] for r in indexed})
 
 
