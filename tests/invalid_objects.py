@@ -170,6 +170,27 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "spec.behavior.scaleDown.tolerance",
     ),
     (
+        "scaling-weight-without-weighted-average",
+        _with(
+            _SCALING,
+            metrics=[
+                {"name": "a", "query": "x", "target": {"type": "Value", "value": 1}, "weight": 2}
+            ],
+        ),
+        "spec.metrics",
+    ),
+    (
+        "scaling-zero-weight",
+        _with(
+            _SCALING,
+            combine="WeightedAverage",
+            metrics=[
+                {"name": "a", "query": "x", "target": {"type": "Value", "value": 1}, "weight": 0}
+            ],
+        ),
+        "spec.metrics[0].weight",
+    ),
+    (
         "scaling-legacy-with-behavior",
         _with(_SCALING, preset="HPALegacy", behavior={"scaleUp": {"stabilizationWindow": "0s"}}),
         "spec.behavior",

@@ -67,3 +67,8 @@ class Preset(StrEnum):
     BALANCED = "Balanced"
     AGGRESSIVE = "Aggressive"
     HPA_LEGACY = "HPALegacy"
+
+
+class Combine(StrEnum):
+    MAX = "Max"
+    WEIGHTED_AVERAGE = "WeightedAverage"

@@ -25,7 +25,7 @@ from .common import (
     ready_column,
 )
 from .prometheus_source import PrometheusSource
-from .scaling_behavior import Behavior, Preset
+from .scaling_behavior import Behavior, Combine, Preset
 
 HISTORY_LIMIT = 50
 
@@ -85,6 +85,13 @@ class Metric(WatchkeeperModel):
         "adds up an external metric's series.",
     )
     target: MetricTarget = Field(description="Target value.")
+    weight: float | None = Field(
+        default=None,
+        gt=0,
+        le=1000,
+        allow_inf_nan=False,
+        description="Its weight with combine: WeightedAverage (default 1); not with Max.",
+    )
 
 
 class Fallback(WatchkeeperModel):
@@ -136,6 +143,9 @@ class Override(WatchkeeperModel):
     )
 
 
+_WEIGHT_MESSAGE = "metrics[].weight applies only with combine: WeightedAverage"
+
+
 class ScalingPolicySpec(SpecModel):
     """The target, its bounds, the metrics and the behaviour."""
 
@@ -160,6 +170,12 @@ class ScalingPolicySpec(SpecModel):
             ".override.replicas",
         ),
         cel(
+            "(has(self.combine) && self.combine == 'WeightedAverage') || "
+            "self.metrics.all(m, !has(m.weight))",
+            _WEIGHT_MESSAGE,
+            ".metrics",
+        ),
+        cel(
             "!has(self.behavior) || !has(self.preset) || self.preset != 'HPALegacy'",
             "preset HPALegacy is the HPA without spec.behavior: remove behavior or pick "
             "another preset",
@@ -173,8 +189,13 @@ class ScalingPolicySpec(SpecModel):
     metrics: list[Metric] = Field(
         min_length=1,
         max_length=10,
-        description="Metrics; the highest recommendation wins.",
+        description="Metrics; combine says how their recommendations make one.",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
+    combine: Combine = Field(
+        default=Combine.MAX,
+        description="Max: the highest metric's recommendation (the HPA's rule); "
+        "WeightedAverage: the metrics' usage ratios averaged by weight before rounding.",
     )
     evaluation_interval: Annotated[Duration, Between("1s", "1h")] = Field(
         default=Duration("15s"), description="How often to evaluate."
@@ -222,6 +243,9 @@ class ScalingPolicySpec(SpecModel):
                 f"minReplicas ({self.min_replicas}) must not exceed maxReplicas "
                 f"({self.max_replicas})"
             )
+        weighted = any(m.weight is not None for m in self.metrics)
+        if weighted and self.combine != Combine.WEIGHTED_AVERAGE:
+            raise ValueError(_WEIGHT_MESSAGE)
         if self.preset == Preset.HPA_LEGACY and self.behavior is not None:
             raise ValueError(
                 "preset HPALegacy is the HPA without spec.behavior: remove behavior or pick "

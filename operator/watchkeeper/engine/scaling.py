@@ -203,13 +203,17 @@ def _clamp_int32(replicas: float) -> int:
     return MAX_REPLICAS if replicas > MAX_REPLICAS else math.ceil(replicas)
 
 
+def _usage(target: MetricTarget, values: Sequence[float]) -> tuple[int, int]:
+    """The series' sum and the target, in thousandths."""
+    return min(sum(milli_value(v) for v in values), INT64_MAX), milli_target(target.value)
+
+
 def replicas_for_metric(
     target: MetricTarget, values: Sequence[float], replicas: Replicas, tolerance: Tolerance
 ) -> int:
     """The replica count one metric asks for (values: one per series, all non-negative).
     Raises UnknownReadyPods when a Value target needs ready pods that could not be counted."""
-    usage = min(sum(milli_value(v) for v in values), INT64_MAX)
-    goal = milli_target(target.value)
+    usage, goal = _usage(target, values)
     current = replicas.current
     if target.type == TargetType.VALUE:  # GetExternalMetricReplicas
         ratio = float(usage) / float(goal)
@@ -227,3 +231,44 @@ def replicas_for_metric(
     if counted and tolerance.within(float(usage) / (float(goal) * float(counted))):
         return counted
     return _clamp_int32(float(usage) / float(goal))
+
+
+# --- several metrics: combine WeightedAverage (the HPA has Max only) ----------------------
+
+
+@dataclass(frozen=True)
+class Share:
+    """One metric's usage ratio and the replica count it asks for, before rounding."""
+
+    ratio: float
+    replicas: float
+
+
+def share_of(target: MetricTarget, values: Sequence[float], replicas: Replicas) -> Share:
+    """What replicas_for_metric computes before its tolerance and rounding: a Value
+    target's ratio times the ready pods (from zero: the ratio), an AverageValue target's
+    ratio to status.replicas and usage over the target."""
+    usage, goal = _usage(target, values)
+    current = replicas.current
+    if target.type == TargetType.VALUE:
+        ratio = float(usage) / float(goal)
+        if current == 0:
+            return Share(ratio, ratio)
+        if replicas.ready_problem:
+            raise UnknownReadyPods(replicas.ready_problem)
+        return Share(ratio, ratio * float(current if replicas.ready is None else replicas.ready))
+    counted = current if replicas.status is None else replicas.status
+    ratio = float(usage) / (float(goal) * float(counted)) if counted else math.inf
+    return Share(ratio, float(usage) / float(goal))
+
+
+def weighted_replicas(
+    shares: Sequence[tuple[Share, float]], current: int, tolerance: Tolerance
+) -> int:
+    """The weighted mean of the metrics' ratios decides whether to change (the tolerance);
+    the weighted mean of their unrounded replica counts, rounded up, says to what."""
+    total = math.fsum(weight for _, weight in shares)
+    ratio = math.fsum(share.ratio * weight for share, weight in shares) / total
+    if current and tolerance.within(ratio):
+        return current
+    return _clamp_int32(math.fsum(share.replicas * weight for share, weight in shares) / total)

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from watchkeeper.api.scaling_behavior import Combine
 from watchkeeper.api.scalingpolicy import (
     Metric,
     MetricPrediction,
@@ -24,7 +25,15 @@ from watchkeeper.api.scalingpolicy import (
     ScalingPolicySpec,
 )
 
-from .scaling import Replicas, Tolerance, UnknownReadyPods, replicas_for_metric
+from .scaling import (
+    Replicas,
+    Share,
+    Tolerance,
+    UnknownReadyPods,
+    replicas_for_metric,
+    share_of,
+    weighted_replicas,
+)
 
 # Past this many checks the mean weighs recent errors more (an exponential moving mean).
 ERROR_MEMORY = 100
@@ -125,6 +134,8 @@ class Proposal:
     replicas: int | None
     problem: str
     rejected: bool
+    share: Share | None = None  # with combine: WeightedAverage
+    weight: float = 1.0
 
 
 def _proposal(
@@ -134,6 +145,32 @@ def _proposal(
         return replicas_for_metric(target, values, replicas, tolerance), ""
     except UnknownReadyPods as unknown:
         return None, f"the ready pods could not be counted: {unknown}"
+
+
+def _share(metric: Metric, values: Sequence[float], replicas: Replicas) -> tuple[Share | None, str]:
+    try:
+        return share_of(metric.target, values, replicas), ""
+    except UnknownReadyPods as unknown:
+        return None, f"the ready pods could not be counted: {unknown}"
+
+
+def combine(
+    how: Combine, proposals: Sequence[Proposal], current: int, tolerance: Tolerance
+) -> tuple[int, str]:
+    """The replica count the readable metrics ask for together, and what names it: Max,
+    the first metric asking the most (the HPA's rule); WeightedAverage, their weighted
+    usage ratios and replica counts before rounding."""
+    if how == Combine.WEIGHTED_AVERAGE:
+        shares = [(p.share, p.weight) for p in proposals if p.share is not None]
+        if not shares:
+            return 0, ""
+        names = ", ".join(p.name for p in proposals if p.share is not None)
+        return weighted_replicas(shares, current, tolerance), f"the weighted average of {names}"
+    desired, name = 0, ""
+    for proposal in proposals:
+        if proposal.replicas is not None and proposal.replicas > desired:
+            desired, name = proposal.replicas, f"metric {proposal.name}"
+    return desired, name
 
 
 def _prediction(
@@ -163,10 +200,14 @@ def assess(
     proposals, statuses = [], []
     for metric in spec.metrics:
         reading = readings.get(metric.name, Reading(error="not queried"))
-        proposed, problem = None, reading.problem()
+        proposed, problem, share = None, reading.problem(), None
         if not problem:
             proposed, problem = _proposal(metric.target, reading.values, replicas, tolerance)
-        proposals.append(Proposal(metric.name, proposed, problem, reading.rejected))
+        if not problem and spec.combine == Combine.WEIGHTED_AVERAGE:
+            share, problem = _share(metric, reading.values, replicas)
+            proposed = None if share is None else proposed
+        weight = 1.0 if metric.weight is None else metric.weight
+        proposals.append(Proposal(metric.name, proposed, problem, reading.rejected, share, weight))
         statuses.append(
             MetricStatus(
                 name=metric.name,

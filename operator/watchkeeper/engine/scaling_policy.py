@@ -30,7 +30,7 @@ from .scaling import (
     resolve_cooldown,
     resolve_tolerance,
 )
-from .scaling_metrics import Forecast, Proposal, Reading, assess, forecast_proposal
+from .scaling_metrics import Forecast, Proposal, Reading, assess, combine, forecast_proposal
 from .scaling_state import (
     ABLE_TO_SCALE,
     FALLBACK_ACTIVE,
@@ -217,10 +217,8 @@ def _autoscale(
     """The HPA's path, then fallback and cooldown."""
     valid = [p for p in proposals if p.replicas is not None]
     failed = [p for p in proposals if p.replicas is None]
-    desired, name = 0, ""
-    for proposal in valid:  # the first metric asking the most names the reason
-        if proposal.replicas is not None and proposal.replicas > desired:
-            desired, name = proposal.replicas, f"metric {proposal.name}"
+    tolerance = resolve_tolerance(spec.tolerance, _behaviour(spec))
+    desired, name = combine(spec.combine, valid, current, tolerance)
     fallback = spec.fallback or Fallback()
     failures = min(draft.status.consecutive_failures + 1, fallback.failure_threshold)
     draft.status.consecutive_failures = failures if failed else 0
