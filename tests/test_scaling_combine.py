@@ -78,3 +78,27 @@ def test_a_failed_metric_leaves_the_average_and_blocks_scale_down():
     assert policy.current == 8
     policy.step(15, 100, 100)
     assert policy.current == 1
+
+
+def _run(preset: str, loads: list[float]) -> list[int]:
+    policy = Policy(make_spec(preset=preset, maxReplicas=40), current=4)
+    seen = []
+    for load in loads:
+        policy.step(15, load)
+        seen.append(policy.current)
+    return seen
+
+
+def test_cost_optimized_scales_up_reluctantly_and_down_soon():
+    up = _run("CostOptimized", [2000] * 6)
+    assert up == [4, 4, 4, 4, 5, 5], "a minute of agreement, then 1 pod or 25% a minute"
+    down = _run("CostOptimized", [2000] * 5 + [100] * 6)
+    assert down[4:] == [5, 5, 5, 5, 1, 1, 1], "one quiet minute, then all the way down"
+
+
+def test_performance_scales_up_at_once_and_down_slowly():
+    up = _run("Performance", [2000] * 3)
+    assert up == [14, 20, 20], "10 pods or 100% every 15s"
+    down = _run("Performance", [2000] * 2 + [100] * 61)
+    assert set(down[2:61]) == {20}, "the 15m window holds the capacity"
+    assert down[61:] == [19, 19], "then 1 pod or 5% (whichever is more) every 2 minutes"

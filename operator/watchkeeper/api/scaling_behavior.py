@@ -66,6 +66,8 @@ class Preset(StrEnum):
     CONSERVATIVE = "Conservative"
     BALANCED = "Balanced"
     AGGRESSIVE = "Aggressive"
+    COST_OPTIMIZED = "CostOptimized"
+    PERFORMANCE = "Performance"
     HPA_LEGACY = "HPALegacy"
 
 

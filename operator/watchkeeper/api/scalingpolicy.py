@@ -207,7 +207,8 @@ class ScalingPolicySpec(SpecModel):
         default=Preset.BALANCED,
         description="Default behaviour: Balanced is the HPA's default behavior; HPALegacy is "
         "the HPA without spec.behavior (its older rules); Conservative scales slower, "
-        "Aggressive faster (see README).",
+        "Aggressive faster, CostOptimized up slowly and down fast, Performance up fast "
+        "and down slowly (see README).",
     )
     behavior: Behavior | None = Field(
         default=None,
@@ -216,8 +217,8 @@ class ScalingPolicySpec(SpecModel):
     )
     cooldown: Annotated[Duration, Between("0s", "24h")] | None = Field(
         default=None,
-        description="No scale-down sooner than this after a scale event; unset: 0s with "
-        "HPALegacy, 5m with the other presets.",
+        description="No scale-down sooner than this after a scale event; unset: the "
+        "preset's (0s HPALegacy, 1m CostOptimized, 10m Performance, else 5m).",
     )
     fallback: Fallback | None = Field(
         default=None,

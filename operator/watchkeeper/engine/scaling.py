@@ -107,6 +107,19 @@ PRESETS: dict[Preset, Behaviour] = {
         up=_rules(0, SelectPolicy.MAX, (PODS, 8, 15), (PERCENT, 200, 15)),
         down=_rules(60, SelectPolicy.MAX, (PERCENT, 100, 15)),
     ),
+    # Pay for capacity only once it is needed for a while, give it back soon: up after a
+    # minute of recommendations agrees, by 1 pod or 25% (whichever is more) a minute; down
+    # after one quiet minute, as fast as the HPA's default.
+    Preset.COST_OPTIMIZED: Behaviour(
+        up=_rules(60, SelectPolicy.MAX, (PODS, 1, 60), (PERCENT, 25, 60)),
+        down=_rules(60, SelectPolicy.MAX, (PERCENT, 100, 15)),
+    ),
+    # Capacity first: up at once by 10 pods or 100% (whichever is more) every 15s; down
+    # only after 15 quiet minutes, by 1 pod or 5% (whichever is more) every 2 minutes.
+    Preset.PERFORMANCE: Behaviour(
+        up=_rules(0, SelectPolicy.MAX, (PODS, 10, 15), (PERCENT, 100, 15)),
+        down=_rules(900, SelectPolicy.MAX, (PODS, 1, 120), (PERCENT, 5, 120)),
+    ),
     # The HPA without spec.behavior: only the scale-down window is a rule of its own.
     Preset.HPA_LEGACY: Behaviour(
         up=_rules(0, SelectPolicy.MAX),
@@ -119,6 +132,8 @@ PRESET_COOLDOWNS: dict[Preset, timedelta] = {
     Preset.BALANCED: timedelta(minutes=5),
     Preset.CONSERVATIVE: timedelta(minutes=5),
     Preset.AGGRESSIVE: timedelta(minutes=5),
+    Preset.COST_OPTIMIZED: timedelta(minutes=1),
+    Preset.PERFORMANCE: timedelta(minutes=10),
     Preset.HPA_LEGACY: timedelta(0),
 }
 
