@@ -339,9 +339,8 @@ class ScalingPolicyStatus(WatchkeeperModel):
     last_scale_time: str | None = Field(default=None, description="Last change of replicas.")
     recommendations: list[Recommendation] = Field(
         default_factory=list,
-        description="The HPA's recommendation slots: one per evaluation inside the "
-        "stabilization windows; a slot older than every window is reused by the next "
-        "recommendation.",
+        description="The recommendations that decide a stabilization window, oldest first "
+        "(the operator keeps the HPA's full list of slots in memory, as the HPA does).",
     )
     scale_events: list[ReplicaChange] = Field(
         default_factory=list,

@@ -129,24 +129,31 @@ def transitions(before: Sequence[Condition], after: Sequence[Condition]) -> list
     return notices
 
 
+def persisted(status: ScalingPolicyStatus, horizon: timedelta) -> ScalingPolicyStatus:
+    """What is written of the status: of the HPA's recommendation slots (kept in memory,
+    as the HPA keeps them), those that decide a window ending at the newest one, oldest
+    first. `horizon`: the longest stabilization window, beyond which nothing decides."""
+    samples = samples_of(status)
+    newest = max((s.time for s in samples), default=None)
+    recent = [s for s in samples if newest is not None and s.time >= newest - horizon]
+    kept = [Recommendation(time=format_time(s.time), replicas=s.replicas) for s in deciding(recent)]
+    return status.model_copy(update={"recommendations": kept})
+
+
 def significant(status: ScalingPolicyStatus, horizon: timedelta) -> dict[str, Any]:
-    """The status without what moves at every evaluation (metric values, forecasts, the
-    recommendation slots that decide nothing, the time of the newest recommendation): a
-    write is due only when this part changes. `horizon`: the longest stabilization window,
-    beyond which (from the newest recommendation) no recommendation decides anything."""
-    data = status.model_dump(
-        by_alias=True, mode="json", exclude={"observed_generation", "recommendations"}
+    """The persisted status without what moves at every evaluation (metric values,
+    forecasts, the time of the newest recommendation): a write is due only when this part
+    changes."""
+    data = persisted(status, horizon).model_dump(
+        by_alias=True, mode="json", exclude={"observed_generation"}
     )
     for metric in data["metrics"]:
         metric.pop("value", None)
         prediction = metric.pop("prediction", None) or {}
         metric["forecastReplicas"] = prediction.get("proposedReplicas")
         metric["forecastError"] = prediction.get("error")
-    samples = samples_of(status)
-    newest = max((s.time for s in samples), default=None)
-    recent = [s for s in samples if newest is not None and s.time >= newest - horizon]
-    decisive = [(format_time(s.time), s.replicas) for s in deciding(recent)]
-    data["recommendations"] = [*decisive[:-1], *(r for _, r in decisive[-1:])]
+    if data["recommendations"]:
+        data["recommendations"][-1].pop("time")
     return data
 
 

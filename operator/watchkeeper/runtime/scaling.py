@@ -37,7 +37,13 @@ from watchkeeper.engine.scaling_policy import (
     conflict_of,
     evaluate,
 )
-from watchkeeper.engine.scaling_state import OWN_CONDITIONS, Notice, resume, significant
+from watchkeeper.engine.scaling_state import (
+    OWN_CONDITIONS,
+    Notice,
+    persisted,
+    resume,
+    significant,
+)
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.events import ObjectRef
 from watchkeeper.kube.scale import Scale, ScaleChanged, ScaleError, Scales, claims_on
@@ -312,7 +318,7 @@ class PolicyDaemon:
         if self.status is None:
             return
         _, live, live_significant = self._parsed_status()
-        new = _own(self.status)
+        new = persisted(_own(self.status), self._horizon)
         due = force or time.monotonic() - self.written_at >= self.config.status_heartbeat
         if significant(new, self._horizon) == live_significant and (not due or new == _own(live)):
             return
