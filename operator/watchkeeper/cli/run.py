@@ -24,6 +24,9 @@ def _positive_duration(text: str) -> float:
 
 def _run(args: argparse.Namespace) -> int:
     from watchkeeper.handlers.runner import run_operator
+    from watchkeeper.runtime.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before any thread exists
 
     try:
         destinations = DestinationPolicy.from_flags(args.allow_destination, args.deny_destination)
@@ -46,7 +49,7 @@ def _run(args: argparse.Namespace) -> int:
         template_timeout=args.template_timeout,
         reference_policy=ReferencePolicy(args.reference_policy),
     )
-    run_operator(config, verbose=args.verbose)
+    run_operator(config, verbose=args.verbose, log_format=args.log_format)
     return 0
 
 
@@ -143,6 +146,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="label (default): use only Secrets labelled watchkeeper.io/allow-reference=true "
         "and scale targets labelled watchkeeper.io/allow-scaling=true; any: trust every "
         "namespace user with every Secret and workload of their namespace",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("WATCHKEEPER_LOG_FORMAT", "text"),
+        help="text lines, or one JSON object a line with the object and a correlation id "
+        "per evaluation (env WATCHKEEPER_LOG_FORMAT)",
     )
     run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     run.set_defaults(handler=_run, parser=run)

@@ -38,6 +38,7 @@ from watchkeeper.runtime.http import HealthServer
 from watchkeeper.runtime.leadership import LeaderElector
 from watchkeeper.runtime.metrics import LEADER, observe_prometheus_client
 from watchkeeper.runtime.objects import ObjectCache
+from watchkeeper.runtime.readiness import JOB_KIND as READINESS_JOB
 from watchkeeper.runtime.readiness import ReadinessService
 from watchkeeper.runtime.rendering import BoundedRenderer, RenderLimits
 from watchkeeper.runtime.scaling import ScalingService
@@ -50,6 +51,9 @@ DELIVERY_MANAGER = "watchkeeper-delivery"
 """Field manager of a channel's lastDelivery, counters and rateLimit (the dispatcher's)."""
 PRIME_RETRY = 2.0
 HEALTH_PROBE = timedelta(seconds=2)
+READINESS_CONCURRENCY = 8
+"""Reference checks running at once: thousands of new objects (each a status write and an
+Event) must not keep evaluations from the Kubernetes client's threads."""
 
 
 def identity() -> str:
@@ -64,7 +68,9 @@ class Runtime:
         self.config = config
         self.health = Health()
         self.objects = ObjectCache()
-        self.scheduler = Scheduler(config.max_concurrent_jobs, self.health)
+        self.scheduler = Scheduler(
+            config.max_concurrent_jobs, self.health, limits={READINESS_JOB: READINESS_CONCURRENCY}
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self.services: Services
         self.alerting: AlertingService

@@ -18,13 +18,14 @@ import heapq
 import itertools
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from watchkeeper.engine.schedule import next_due, offset_of
 from watchkeeper.kube.calls import KubeRejected, KubeUnavailable
 from watchkeeper.runtime.health import Health
+from watchkeeper.runtime.logcontext import bind_job
 from watchkeeper.runtime.metrics import (
     SCHEDULER_IN_FLIGHT,
     SCHEDULER_JOBS,
@@ -69,18 +70,22 @@ class Scheduler:
         concurrency: int,
         health: Health | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        limits: Mapping[str, int] | None = None,
     ) -> None:
+        """`concurrency`: jobs of one kind running at once; `limits`: a lower bound for
+        some kinds (housekeeping that must not take the API client from evaluations)."""
         self.health = health or Health()
         self._jobs: dict[str, Job] = {}
         self._counts: Counter[str] = Counter()  # jobs per kind
         self._heap: list[_Entry] = []
         self._seq = itertools.count()
         self._concurrency = concurrency
+        self._limits = dict(limits or {})
         self._slots: dict[str, asyncio.Semaphore] = {}  # per kind: one kind cannot starve another
         self._wake = asyncio.Event()
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
-        self._waiting = 0
+        self._waiting: Counter[str] = Counter()  # due jobs waiting for a slot, per kind
         self.active = asyncio.Event()
 
     def upsert(
@@ -175,17 +180,21 @@ class Scheduler:
         task.add_done_callback(self._tasks.discard)
 
     async def _execute(self, job: Job, due: datetime) -> None:
-        self._waiting += 1
-        SCHEDULER_QUEUE.set(self._waiting)
-        slots = self._slots.setdefault(job.kind, asyncio.Semaphore(self._concurrency))
+        bind_job(job.key)  # this task's log lines name the object and this run
+        self._waiting[job.kind] += 1
+        SCHEDULER_QUEUE.labels(job.kind).set(self._waiting[job.kind])
+        slots = self._slots.get(job.kind)
+        if slots is None:
+            limit = min(self._concurrency, self._limits.get(job.kind, self._concurrency))
+            slots = self._slots[job.kind] = asyncio.Semaphore(limit)
         try:
             await slots.acquire()
         except asyncio.CancelledError:
             job.running = False
             raise
         finally:
-            self._waiting -= 1
-            SCHEDULER_QUEUE.set(self._waiting)
+            self._waiting[job.kind] -= 1
+            SCHEDULER_QUEUE.labels(job.kind).set(self._waiting[job.kind])
         SCHEDULER_LAG.labels(job.kind).observe(max((self._clock() - due).total_seconds(), 0.0))
         SCHEDULER_IN_FLIGHT.inc()
         outcome = "ok"
