@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 APT_PACKAGES := prometheus prometheus-alertmanager
 TEST_WORKERS ?= 3 # each worker runs its own control plane, Prometheus and operator; a file stays on one worker
 
-.PHONY: test dev e2e crds lint lock wheel bootstrap venv system-packages kube-binaries helm-binary clean
+.PHONY: test dev e2e crds lint lock wheel bootstrap venv system-packages kube-binaries kwok-binary helm-binary clean
 
 test: bootstrap ## run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
@@ -25,7 +25,7 @@ crds: venv ## regenerate crds/, the chart's copy and docs/reference.md from the 
 lint: venv ## ruff, mypy and the import-linter contract (the test suite runs these too)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
 
-bootstrap: venv system-packages kube-binaries helm-binary
+bootstrap: venv system-packages kube-binaries kwok-binary helm-binary
 
 venv: $(STAMP)
 $(STAMP): pyproject.toml
@@ -42,8 +42,11 @@ system-packages: ## Prometheus and Alertmanager from Debian (only when missing)
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-kube-binaries: ## build the pinned kube-apiserver once into ~/.cache/watchkeeper
+kube-binaries: ## build the pinned kube-apiserver, -controller-manager, -scheduler once into ~/.cache/watchkeeper
 	bash hack/build-kube.sh
+
+kwok-binary: ## build the pinned KWOK once into ~/.cache/watchkeeper (fake nodes for ready-pod tests)
+	bash hack/build-kwok.sh >/dev/null
 
 helm-binary: ## build the pinned helm once into ~/.cache/watchkeeper (the chart tests run it)
 	bash hack/build-helm.sh >/dev/null

@@ -1,10 +1,11 @@
 """Scaling engine cost and the size of a ScalingPolicy's memory (its status).
 
-Runs the engine as the daemon does (evaluate, conclude, the status round-tripped through
-JSON as the API server stores it) for N evaluations of a noisy metric, and reports:
+Runs the engine as the daemon does (evaluate, conclude, the status kept in memory with
+the HPA's recommendation slots, the part that decides written) for N evaluations of a noisy
+metric, and reports:
 - the engine's time per evaluation (no I/O: Kubernetes and Prometheus calls come on top);
-- the largest status it produced, in bytes of JSON, and the longest recommendation and
-  scale-event lists, for a default (Balanced) policy and a worst case: a 1s interval,
+- the largest status it would write, in bytes of JSON, and the longest recommendation and
+  scale-event lists written, for a default (Balanced) policy and a worst case: a 1s interval,
   30m policy periods, a 1h window and a metric that jumps at every evaluation;
 - how many evaluations changed the part of the status that is written at once (the rest
   waits for the heartbeat).
@@ -23,9 +24,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from watchkeeper.api.scalingpolicy import ScalingPolicySpec, ScalingPolicyStatus
+from watchkeeper.engine.scaling import resolve_behaviour
 from watchkeeper.engine.scaling_metrics import Reading
 from watchkeeper.engine.scaling_policy import Observation, conclude, evaluate
-from watchkeeper.engine.scaling_state import significant
+from watchkeeper.engine.scaling_state import persisted, significant
 
 BASE: dict[str, Any] = {
     "targetRef": {"kind": "Deployment", "name": "web"},
@@ -67,12 +69,14 @@ def run(spec_dict: dict[str, Any], evaluations: int, interval: float, jumpy: boo
         plan = evaluate(spec, status, seen)
         outcome = conclude(spec, status, plan, None, now)
         timings.append(time.perf_counter() - started)
-        text = json.dumps(outcome.status.model_dump(by_alias=True, mode="json", exclude_none=True))
-        writes += significant(outcome.status) != significant(status)
-        status = ScalingPolicyStatus.model_validate(json.loads(text))
+        horizon = resolve_behaviour(spec.preset, spec.behavior).horizon
+        written = persisted(outcome.status, horizon)  # the HPA's full slots stay in memory
+        text = json.dumps(written.model_dump(by_alias=True, mode="json", exclude_none=True))
+        writes += significant(outcome.status, horizon) != significant(status, horizon)
+        status = outcome.status
         current = status.current_replicas or current
         largest = max(largest, len(text))
-        recs = max(recs, len(status.recommendations))
+        recs = max(recs, len(written.recommendations))
         events = max(events, len(status.scale_events))
     micros = sorted(t * 1e6 for t in timings)
     print(

@@ -12,12 +12,13 @@ from devenv.errors import DevEnvError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUILD_KUBE = REPO_ROOT / "hack" / "build-kube.sh"
+BUILD_KWOK = REPO_ROOT / "hack" / "build-kwok.sh"
 KUBE_BIN_DIR_ENV = "WATCHKEEPER_KUBE_BIN_DIR"
 
 
 @functools.cache
 def kube_bin_dir() -> Path:
-    """The directory with kube-apiserver and kube-controller-manager.
+    """The directory with kube-apiserver, kube-controller-manager and kube-scheduler.
 
     ``$WATCHKEEPER_KUBE_BIN_DIR`` if set, else whatever ``hack/build-kube.sh`` prints (it
     returns at once when the binaries are cached, and builds them otherwise).
@@ -35,6 +36,20 @@ def kube_bin_dir() -> Path:
     if not (directory / "kube-apiserver").is_file():
         raise DevEnvError(f"no kube-apiserver in {directory}")
     return directory
+
+
+@functools.cache
+def kwok_binary() -> Path:
+    """The KWOK controller: whatever ``hack/build-kwok.sh`` prints (at once when cached)."""
+    built = subprocess.run(
+        ["bash", str(BUILD_KWOK)], stdout=subprocess.PIPE, text=True, check=False
+    )
+    if built.returncode != 0:
+        raise DevEnvError(f"{BUILD_KWOK} failed with exit code {built.returncode}")
+    binary = Path(built.stdout.strip().splitlines()[-1])
+    if not binary.is_file():
+        raise DevEnvError(f"{BUILD_KWOK} printed {binary}, which is not a file")
+    return binary
 
 
 def etcd_binary() -> Path:

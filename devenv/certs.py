@@ -1,8 +1,9 @@
 """A throwaway PKI for the local control plane, made with ``cryptography``.
 
 One CA signs the kube-apiserver's serving certificate and the client certificates of the
-admin (``O=system:masters``) and of kube-controller-manager; a separate RSA key pair signs
-and verifies service-account tokens. TLS keys are ECDSA P-256, which is quick to generate.
+admin (``O=system:masters``), kube-controller-manager and kube-scheduler; a separate RSA
+key pair signs and verifies service-account tokens. TLS keys are ECDSA P-256, which is
+quick to generate.
 """
 
 import datetime
@@ -44,6 +45,7 @@ class ClusterCerts:
     apiserver: CertPair
     admin: CertPair
     controller_manager: CertPair
+    scheduler: CertPair
     service_account_key: Path
     service_account_public_key: Path
 
@@ -77,6 +79,12 @@ def generate_cluster_certs(directory: Path) -> ClusterCerts:
         _client_certificate(ca_cert, ca_key, kcm_key, "system:kube-controller-manager", ()),
         kcm_key,
     )
+    scheduler_key = ec.generate_private_key(ec.SECP256R1())
+    scheduler = issue(
+        "scheduler",
+        _client_certificate(ca_cert, ca_key, scheduler_key, "system:kube-scheduler", ()),
+        scheduler_key,
+    )
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     sa_private = directory / "sa.key"
     _write_key(sa_private, sa_key)
@@ -91,6 +99,7 @@ def generate_cluster_certs(directory: Path) -> ClusterCerts:
         apiserver=apiserver,
         admin=admin,
         controller_manager=controller_manager,
+        scheduler=scheduler,
         service_account_key=sa_private,
         service_account_public_key=sa_public,
     )

@@ -1,6 +1,8 @@
 """``LocalCluster``: etcd + kube-apiserver (+ kube-controller-manager) on loopback.
 
-No kubelet and no scheduler: objects are stored and controllers run, pods stay Pending.
+No kubelet: objects are stored and controllers run, pods stay Pending, unless ``nodes``
+asks for fake nodes (kube-scheduler + KWOK, see ``devenv/kwok.py``): then pods are
+scheduled and turn Running and Ready ``pod_ready_delay`` seconds later.
 Logs and state live under ``workdir``: ``etcd.log``, ``kube-apiserver.log``,
 ``kube-controller-manager.log``, ``pki/``, ``etcd-data/`` and ``kubeconfig``.
 """
@@ -14,6 +16,7 @@ from devenv.binaries import etcd_binary, kube_bin_dir
 from devenv.certs import ClusterCerts, generate_cluster_certs
 from devenv.errors import DevEnvError
 from devenv.kubeconfig import write_kubeconfig
+from devenv.kwok import KWOK_WATCH_CACHE_SIZES, add_nodes, start_kwok, start_scheduler
 from devenv.metrics import Samples, apiserver_metrics
 from devenv.net import LOOPBACK, free_port, http_ok
 from devenv.process import ManagedProcess
@@ -30,11 +33,15 @@ class LocalCluster:
         workdir: Path,
         *,
         controller_manager: bool = False,
+        nodes: int = 0,
+        pod_ready_delay: float = 2.0,
         bin_dir: Path | None = None,
         start_timeout: float = 60.0,
     ) -> None:
         self.workdir = workdir
-        self.controller_manager = controller_manager
+        self.controller_manager = controller_manager or nodes > 0  # pods need ReplicaSets
+        self.nodes = nodes
+        self.pod_ready_delay = pod_ready_delay
         self.bin_dir = bin_dir
         self.start_timeout = start_timeout
         self._processes: list[ManagedProcess] = []
@@ -96,6 +103,8 @@ class LocalCluster:
             )
             if self.controller_manager:
                 self._start_controller_manager(bin_dir, certs)
+            if self.nodes:
+                self._start_fake_nodes(bin_dir, certs)
         except BaseException:
             self.stop()
             raise
@@ -140,6 +149,12 @@ class LocalCluster:
                 kcm.stop()
             kcm.start()
             kcm.wait_ready(lambda: http_ok(healthz, verify=False), self.start_timeout)
+
+    def _start_fake_nodes(self, bin_dir: Path, certs: ClusterCerts) -> None:
+        timeout = self.start_timeout
+        start_scheduler(self._launch, self.workdir, self.server, certs, bin_dir, timeout)
+        start_kwok(self._launch, self.workdir, self.kubeconfig, self.pod_ready_delay, timeout)
+        add_nodes(self.kubeconfig, self.nodes, timeout)
 
     def metrics(self) -> Samples:
         """kube-apiserver's ``/metrics``, read with the admin client certificate (see
@@ -200,6 +215,8 @@ class LocalCluster:
             "--disable-admission-plugins=ServiceAccount",
             "--endpoint-reconciler-type=none",
         ]
+        if self.nodes:
+            argv.append(f"--watch-cache-sizes={KWOK_WATCH_CACHE_SIZES}")
         apiserver = self._apiserver = self._launch("kube-apiserver", argv)
         server = f"https://{LOOPBACK}:{port}"
         trust = ssl.create_default_context(cafile=str(certs.ca.cert))

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Build the pinned upstream kube-apiserver (and kube-controller-manager) from the
-# k8s.io/kubernetes Go module into a cache outside the repository. Test tooling only.
+# Build the pinned upstream kube-apiserver, kube-controller-manager and kube-scheduler
+# from the k8s.io/kubernetes Go module into a cache outside the repository. Test tooling
+# only. A binary already in the cache is not built again.
 # Usage: hack/build-kube.sh            -> prints the directory holding the binaries
 set -euo pipefail
 
 KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"
 CACHE="${WATCHKEEPER_CACHE:-$HOME/.cache/watchkeeper}"
 OUT="$CACHE/kube/$KUBE_VERSION"
-BINARIES=(kube-apiserver kube-controller-manager)
+BINARIES=(kube-apiserver kube-controller-manager kube-scheduler)
 
 have_all() {
   for b in "${BINARIES[@]}"; do [ -x "$OUT/$b" ] || return 1; done
@@ -45,6 +46,7 @@ package kubebuild
 import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
 )
 GO
 go mod tidy >&2
@@ -56,6 +58,7 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   LDFLAGS+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 for b in "${BINARIES[@]}"; do
+  [ -x "$OUT/$b" ] && continue
   CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w $LDFLAGS" \
     -o "$OUT/$b.tmp" "k8s.io/kubernetes/cmd/$b" >&2
   mv "$OUT/$b.tmp" "$OUT/$b"

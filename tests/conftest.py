@@ -45,6 +45,45 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
         local.stop()
 
 
+POD_READY_DELAY = 5.0
+
+
+@pytest.fixture(scope="session")
+def node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A second control plane with 3 fake nodes (kube-scheduler + KWOK), ``crds/``
+    applied: Deployments get pods that are scheduled and turn Running and Ready
+    ``POD_READY_DELAY`` seconds later. Only the tests that ask for it start it."""
+    local = LocalCluster(
+        tmp_path_factory.mktemp("node-cluster"), nodes=3, pod_ready_delay=POD_READY_DELAY
+    )
+    try:
+        local.start()
+        apply_crds(local.kubeconfig, CRD_DIR)
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="session")
+def node_operator(
+    node_cluster: LocalCluster,
+    prometheus: LocalPrometheus,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[OperatorProcess]:
+    """The operator on ``node_cluster``, started once."""
+    process = OperatorProcess(
+        kubeconfig=node_cluster.kubeconfig,
+        prometheus_url=prometheus.url,
+        log_path=tmp_path_factory.mktemp("node-operator") / "watchkeeper.log",
+        env={"WATCHKEEPER_RECHECK_INTERVAL": "1s"},
+    )
+    try:
+        process.start()
+        yield process
+    finally:
+        process.stop()
+
+
 @pytest.fixture(scope="session")
 def kubeconfig(cluster: LocalCluster) -> Path:
     """Path of an admin kubeconfig for ``cluster``."""

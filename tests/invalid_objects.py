@@ -165,6 +165,37 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ),
     ("scaling-tolerance", _with(_SCALING, tolerance=1.5), "spec.tolerance"),
     (
+        "scaling-direction-tolerance",
+        _with(_SCALING, behavior={"scaleDown": {"tolerance": 1.5}}),
+        "spec.behavior.scaleDown.tolerance",
+    ),
+    (
+        "scaling-weight-without-weighted-average",
+        _with(
+            _SCALING,
+            metrics=[
+                {"name": "a", "query": "x", "target": {"type": "Value", "value": 1}, "weight": 2}
+            ],
+        ),
+        "spec.metrics",
+    ),
+    (
+        "scaling-zero-weight",
+        _with(
+            _SCALING,
+            combine="WeightedAverage",
+            metrics=[
+                {"name": "a", "query": "x", "target": {"type": "Value", "value": 1}, "weight": 0}
+            ],
+        ),
+        "spec.metrics[0].weight",
+    ),
+    (
+        "scaling-legacy-with-behavior",
+        _with(_SCALING, preset="HPALegacy", behavior={"scaleUp": {"stabilizationWindow": "0s"}}),
+        "spec.behavior",
+    ),
+    (
         "scaling-fallback-range",
         _with(_SCALING, fallback={"replicas": 50}),
         "spec.fallback.replicas",

@@ -109,6 +109,7 @@ def test_cluster_mode_grants_least_privilege(tmp_path: Path) -> None:
     assert _grants(rules, "apps", "deployments/scale", "update")
     assert _grants(rules, "apps", "statefulsets/scale", "update")
     assert not _grants(rules, "apps", "deployments", "patch")
+    assert _grants(rules, "", "pods", "watch") and not _grants(rules, "", "pods", "get")
     assert not any(
         "*" in rule["apiGroups"] or any("*" in r for r in rule["resources"]) for rule in rules
     )

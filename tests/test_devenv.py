@@ -271,3 +271,56 @@ def test_a_process_dying_at_startup_fails_with_its_log_tail(tmp_path: Path):
     with pytest.raises(DevEnvError, match=r"(?s)doomed exited with code 3 .*boom"):
         process.wait_ready(lambda: False, timeout=10)
     assert not process.running
+
+
+def test_fake_nodes_run_pods_that_become_ready_after_the_delay(node_cluster: LocalCluster):
+    """kube-scheduler places a Deployment's pods on KWOK's nodes; each turns Running and
+    Ready no sooner than the configured delay after it was scheduled."""
+    from tests.conftest import POD_READY_DELAY
+
+    api = client.ApiClient(_configuration(node_cluster))
+    core, apps = client.CoreV1Api(api), client.AppsV1Api(api)
+    labels = {"app": "ready-probe"}
+    apps.create_namespaced_deployment(
+        "default",
+        client.V1Deployment(
+            metadata=client.V1ObjectMeta(name="ready-probe"),
+            spec=client.V1DeploymentSpec(
+                replicas=2,
+                selector=client.V1LabelSelector(match_labels=labels),
+                template=client.V1PodTemplateSpec(
+                    metadata=client.V1ObjectMeta(labels=labels),
+                    spec=client.V1PodSpec(
+                        containers=[client.V1Container(name="app", image="registry.invalid/a:1")]
+                    ),
+                ),
+            ),
+        ),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        pods: list[client.V1Pod] = []
+        while time.monotonic() < deadline:
+            pods = core.list_namespaced_pod("default", label_selector="app=ready-probe").items
+            if len(pods) == 2 and all(p.status.phase == "Running" for p in pods):
+                break
+            time.sleep(0.3)
+        seen = [(p.metadata.name, p.spec.node_name, p.status.phase) for p in pods]
+        assert [p.status.phase for p in pods] == ["Running", "Running"], seen
+        for pod in pods:
+            assert pod.spec.node_name.startswith("kwok-node-")
+            times = {c.type: c.last_transition_time for c in pod.status.conditions}
+            assert (times["Ready"] - times["PodScheduled"]).total_seconds() >= POD_READY_DELAY - 1
+        status = apps.read_namespaced_deployment("ready-probe", "default").status
+        assert status.ready_replicas == 2
+    finally:
+        apps.delete_namespaced_deployment("ready-probe", "default")
+        api.close()
+
+
+def _configuration(cluster: LocalCluster) -> client.Configuration:
+    from kubernetes import config as kube_config
+
+    configuration = client.Configuration()
+    kube_config.load_kube_config(str(cluster.kubeconfig), client_configuration=configuration)
+    return configuration

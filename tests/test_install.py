@@ -112,6 +112,8 @@ def test_cluster_mode_rights_are_least_privilege(kubeconfig, namespace, tmp_path
         assert can(kubeconfig, sa, "get", "deployments", "-n", "default")
         assert can(kubeconfig, sa, "watch", "deployments", "-n", "default")
         assert not can(kubeconfig, sa, "patch", "deployments", "-n", "default")
+        assert can(kubeconfig, sa, "watch", "pods", "-n", "default")
+        assert not can(kubeconfig, sa, "delete", "pods", "-n", "default")
         assert not can(kubeconfig, sa, "update", "deployments", "-n", "default")
         assert not can(kubeconfig, sa, "update", "replicasets", "--subresource=scale", "-A")
         assert not can(

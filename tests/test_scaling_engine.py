@@ -12,7 +12,6 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -20,28 +19,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from watchkeeper.api.scalingpolicy import (
-    MetricTarget,
-    PolicyType,
-    ScalingPolicySpec,
-    ScalingPolicyStatus,
-    SelectPolicy,
-)
+from tests.scaling_reference import reference_external
+from watchkeeper.api.scaling_behavior import PolicyType, SelectPolicy
+from watchkeeper.api.scalingpolicy import MetricTarget, ScalingPolicySpec, ScalingPolicyStatus
 from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.scaling import (
     MAX_REPLICAS,
     PRESETS,
     Behaviour,
-    Change,
     Rate,
+    Replicas,
     Rules,
-    Sample,
-    normalize,
-    prune_changes,
-    record_change,
+    Tolerance,
     replicas_for_metric,
     resolve_behaviour,
-    stabilize,
 )
 from watchkeeper.engine.scaling_metrics import Forecast, Reading, forecast_query
 from watchkeeper.engine.scaling_policy import (
@@ -51,7 +42,16 @@ from watchkeeper.engine.scaling_policy import (
     conflict_of,
     evaluate,
 )
-from watchkeeper.engine.scaling_state import resume, significant
+from watchkeeper.engine.scaling_state import persisted, resume, samples_of, significant
+from watchkeeper.engine.scaling_windows import (
+    Change,
+    Sample,
+    deciding,
+    normalize,
+    record_change,
+    scale_up_limit,
+    stabilize,
+)
 
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 INT32_MAX, INT32_MIN = 2**31 - 1, -(2**31)
@@ -91,16 +91,20 @@ def ago(seconds: float, now: datetime = T0) -> datetime:
 )
 def test_replicas_for_one_metric(kind, target, values, current, tolerance, expected):
     proposed = replicas_for_metric(
-        MetricTarget(type=kind, value=target), values, current, tolerance
+        MetricTarget(type=kind, value=target),
+        values,
+        Replicas(current),
+        Tolerance(tolerance, tolerance),
     )
     assert proposed == expected
-    assert proposed == _reference_external(kind, values, target, current, tolerance)
+    assert proposed == reference_external(kind, values, target, current, (tolerance, tolerance))
 
 
 def test_plain_float_division_would_differ_at_the_tolerance_edge():
     """Why values are compared in thousandths: 0.09 / 0.1 is 0.8999999999999999 in floats."""
     assert 0.09 / 0.1 < 0.9
-    assert replicas_for_metric(MetricTarget(type="Value", value=0.1), [0.09], 10, 0.1) == 10
+    target = MetricTarget(type="Value", value=0.1)
+    assert replicas_for_metric(target, [0.09], Replicas(10), Tolerance(0.1, 0.1)) == 10
 
 
 # --- the HPA's TestScalingWithRules: rate limits and min/max ----------------------------
@@ -625,212 +629,10 @@ def test_scale_up_then_down_like_the_hpa_defaults():
     assert [(e.from_, e.to) for e in policy.status.history] == [(1, 5), (5, 10), (10, 1)]
 
 
-# --- differential: our engine against the transliterated HPA -----------------------------
-
-
-def _reference_external(kind, values, target, current, tolerance) -> int:
-    """GetExternalMetricReplicas / GetExternalPerPodMetricReplicas, written from the Go
-    source, with an adapter serving NewMilliQuantity(int64(v * 1000)) per series."""
-    usage = sum(int(v * 1000.0) for v in values)
-    goal = math.ceil(Decimal(str(target)) * 1000)  # Quantity.MilliValue() rounds up
-
-    def within(ratio: float) -> bool:
-        return (1.0 - tolerance) <= ratio <= (1.0 + tolerance)
-
-    if kind == "Value":
-        ratio = float(usage) / float(goal)
-        if current == 0:
-            return math.ceil(ratio)
-        if within(ratio):
-            return current
-        count = ratio * float(current)
-        return INT32_MAX if count > INT32_MAX else math.ceil(count)
-    ratio = float(usage) / (float(goal) * float(current)) if current else math.inf
-    return current if within(ratio) else math.ceil(float(usage) / float(goal))
-
-
-@dataclass
-class _Event:
-    change: int
-    time: datetime
-    outdated: bool = False
-
-
-class ReferenceHPA:
-    """horizontal.go's bookkeeping kept naive: every recommendation in its slot, scale
-    events with outdated flags, the old slot reused. One clock per sync (the controller
-    calls time.Now() a few times per sync); ready pods equal the current replicas."""
-
-    def __init__(self, behaviour: Behaviour, low: int, high: int) -> None:
-        self.up, self.down, self.low, self.high = behaviour.up, behaviour.down, low, high
-        self.recommendations: list[tuple[int, datetime]] | None = None
-        self.up_events: list[_Event] = []
-        self.down_events: list[_Event] = []
-
-    def sync(self, now: datetime, current: int, metric_desired: int | None) -> int:
-        if self.recommendations is None:  # recordInitialRecommendation
-            self.recommendations = [(current, now)]
-        if current == 0 and self.low != 0:
-            return current
-        if current > self.high:
-            desired = self.high
-        elif current < self.low:
-            desired = self.low
-        else:
-            if metric_desired is None:  # computeReplicasForMetrics returned -1
-                return current
-            desired = self._convert(current, self._stabilize(current, metric_desired, now), now)
-        if desired != current:
-            self._store(current, desired, now)
-        return desired
-
-    def _stabilize(self, current: int, desired: int, now: datetime) -> int:
-        assert self.recommendations is not None
-        found_old, old_index = False, 0
-        up_rec, up_cutoff = desired, now - self.up.stabilization
-        down_rec, down_cutoff = desired, now - self.down.stabilization
-        for i, (rec, stamp_) in enumerate(self.recommendations):
-            if stamp_ > up_cutoff:
-                up_rec = min(rec, up_rec)
-            if stamp_ > down_cutoff:
-                down_rec = max(rec, down_rec)
-            if stamp_ < up_cutoff and stamp_ < down_cutoff:
-                found_old, old_index = True, i
-        recommendation = current
-        if recommendation < up_rec:
-            recommendation = up_rec
-        if recommendation > down_rec:
-            recommendation = down_rec
-        if found_old:
-            self.recommendations[old_index] = (desired, now)
-        else:
-            self.recommendations.append((desired, now))
-        return recommendation
-
-    @staticmethod
-    def _changed(period: timedelta, events: list[_Event], now: datetime) -> int:
-        return sum(e.change for e in events if e.time > now - period)
-
-    def _limit(self, rules: Rules, current: int, now: datetime, up: bool) -> int:
-        if rules.select == SelectPolicy.DISABLED:
-            return current
-        least_change = rules.select == SelectPolicy.MIN
-        if up:
-            result, pick = (INT32_MAX, min) if least_change else (INT32_MIN, max)
-        else:
-            result, pick = (INT32_MIN, max) if least_change else (INT32_MAX, min)
-        for p in rules.policies:
-            start = (
-                current
-                - self._changed(p.period, self.up_events, now)
-                + self._changed(p.period, self.down_events, now)
-            )
-            if p.type == PolicyType.PODS:
-                proposed = start + p.value if up else start - p.value
-            elif up:
-                proposed = math.ceil(float(start) * (1 + float(p.value) / 100))
-            else:
-                proposed = int(float(start) * (1 - float(p.value) / 100))
-            result = pick(result, proposed)
-        return result
-
-    def _convert(self, current: int, desired: int, now: datetime) -> int:
-        if desired > current:
-            allowed = min(self.high, max(self._limit(self.up, current, now, True), current))
-            return min(desired, allowed)
-        if desired < current:
-            allowed = max(self.low, min(self._limit(self.down, current, now, False), current))
-            return max(desired, allowed)
-        return desired
-
-    def _store(self, before: int, after: int, now: datetime) -> None:
-        up = after > before
-        rules, events = (self.up, self.up_events) if up else (self.down, self.down_events)
-        longest = max(p.period for p in rules.policies)
-        for event in events:  # markScaleEventsOutdated
-            if event.time < now - longest:
-                event.outdated = True
-        index = max((i for i, e in enumerate(events) if e.outdated), default=None)
-        event = _Event(abs(after - before), now)
-        if index is None:
-            events.append(event)
-        else:
-            events[index] = event
-
-
-def _rules_strategy() -> st.SearchStrategy[dict[str, Any]]:
-    policy = st.fixed_dictionaries(
-        {
-            "type": st.sampled_from(["Pods", "Percent"]),
-            "value": st.sampled_from([1, 2, 3, 4, 10, 12, 50, 80, 90, 100, 150, 300]),
-            "period": st.sampled_from(["5s", "15s", "30s", "60s", "2m"]),
-        }
-    )
-    return st.fixed_dictionaries(
-        {
-            "stabilizationWindow": st.sampled_from(["0s", "5s", "15s", "40s", "2m", "5m"]),
-            "policies": st.lists(policy, min_size=1, max_size=3),
-            "selectPolicy": st.sampled_from(["Max", "Max", "Min", "Disabled"]),
-        }
-    )
+# --- properties --------------------------------------------------------------------------
 
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-@SETTINGS
-@given(
-    up=_rules_strategy(),
-    down=_rules_strategy(),
-    low=st.integers(0, 3),
-    span=st.integers(0, 15),
-    start=st.integers(0, 22),
-    kind=st.sampled_from(["Value", "AverageValue"]),
-    target=st.sampled_from([1, 7.5, 100, 0.25]),
-    tolerance=st.sampled_from([0.0, 0.05, 0.1, 0.3]),
-    steps=st.lists(
-        st.tuples(
-            st.integers(500, 45_000),  # milliseconds since the previous evaluation
-            st.one_of(st.none(), st.floats(0, 3000, allow_nan=False).map(lambda v: round(v, 3))),
-        ),
-        min_size=1,
-        max_size=40,
-    ),
-)
-def test_same_replicas_as_the_hpa(up, down, low, span, start, kind, target, tolerance, steps):
-    """The parity bar: explicit behavior, cooldown 0, any metric sequence (None: no data)."""
-    high = max(low, 1) + span
-    spec = make_spec(
-        minReplicas=low,
-        maxReplicas=high,
-        tolerance=tolerance,
-        behavior={"scaleUp": up, "scaleDown": down},
-        metrics=[{"name": "m", "query": "q", "target": {"type": kind, "value": target}}],
-    )
-    reference = ReferenceHPA(resolve_behaviour(spec.preset, spec.behavior), low, high)
-    policy = Policy(spec, current=start)
-    for millis, value in steps:
-        before = policy.current
-        policy.step(millis / 1000, value)
-        desired = (
-            None if value is None else _reference_external(kind, [value], target, before, tolerance)
-        )
-        expected = reference.sync(policy.now, before, desired)
-        assert policy.current == expected, (before, value, policy.status.conditions)
-    # What is kept of the recommendations, as of the last one recorded: inside a window,
-    # and each older one strictly above or below every later one (the others can never
-    # decide anything).
-    behaviour = resolve_behaviour(spec.preset, spec.behavior)
-    kept = policy.status.recommendations
-    newest = datetime.fromisoformat(kept[-1].time)
-    oldest = newest - max(behaviour.up.stabilization, behaviour.down.stabilization)
-    for i, sample in enumerate(kept[:-1]):
-        later = [s.replicas for s in kept[i + 1 :]]
-        assert sample.replicas > max(later) or sample.replicas < min(later)
-        assert datetime.fromisoformat(sample.time) > oldest
-
-
-# --- properties --------------------------------------------------------------------------
 
 
 @SETTINGS
@@ -912,17 +714,27 @@ def test_a_restart_forgets_no_scale_event():
     assert policy.current == 6
 
 
-# --- the HPA's state, kept small and exact ----------------------------------------------
+# --- the HPA's state, kept exactly as the controller keeps it ------------------------------
 
 
-def test_recommendations_keep_only_what_can_still_decide():
-    spec = make_spec()
-    policy = Policy(spec, current=10)
+def test_recommendation_slots_are_the_hpas_and_only_deciding_ones_call_for_a_write():
+    policy = Policy(make_spec(), current=10)
     for value in (1000, 900, 950, 400, 300, 300, 300):
         policy.step(15, value)
     replicas = [r.replicas for r in policy.status.recommendations]
-    assert len(replicas) == len(set(replicas)) <= 4
-    assert replicas[-1] == 3
+    assert replicas == [10, 10, 10, 10, 4, 3, 3, 3], "the initial one, then one per evaluation"
+    assert [s.replicas for s in deciding(samples_of(policy.status))] == [10, 4, 3]
+    horizon = timedelta(minutes=5)
+    before = significant(policy.status, horizon)
+    policy.step(15, 300)
+    assert significant(policy.status, horizon) == before, "another 3 decides nothing new"
+    # the slots of 10 and 4 outside a 30s window decide nothing: they are not written
+    written = persisted(policy.status, timedelta(seconds=30))
+    assert [r.replicas for r in written.recommendations] == [3]
+    assert len(policy.status.recommendations) > 1, "in memory, the HPA's slots"
+    for _ in range(40):
+        policy.step(15, 300)
+    assert len(policy.status.recommendations) <= 5 * 60 // 15 + 2, "old slots are reused"
 
 
 def test_scale_event_slots_are_reused_like_the_hpa():
@@ -939,12 +751,20 @@ def test_scale_event_slots_are_reused_like_the_hpa():
         Change(-1, ago(100)),
         Change(2, T0),
     )
-    # the down event 20s ago still counts for the 60s scale-up policy
-    assert prune_changes(behaviour, events, T0) == events
-    stale = (Change(-1, ago(100)), Change(-2, ago(90)), Change(3, ago(5)))
-    # of the events no policy reaches, the last slot of each direction stays: the HPA
-    # would reuse that one next
-    assert prune_changes(behaviour, stale, T0) == stale[1:]
+
+
+def test_outdated_scale_events_are_kept_and_count_again_when_a_period_grows():
+    short = Behaviour(
+        Rules(timedelta(0), (Rate("Pods", 1, timedelta(seconds=15)),), SelectPolicy.MAX),
+        PRESETS["Balanced"].down,
+    )
+    events = (Change(2, ago(50)), Change(3, ago(40)))
+    events = record_change(short, events, Change(1, T0))
+    # both older than 15s are marked outdated; the last one's slot is reused
+    assert events == (Change(2, ago(50), outdated=True), Change(1, T0))
+    long = Rules(timedelta(0), (Rate("Pods", 1, timedelta(seconds=60)),), SelectPolicy.MAX)
+    # a 60s period counts the outdated +2 again: 1 pod per 60s from 10 - 3 added = 7 -> 8
+    assert scale_up_limit(long, events, 10, T0) == 8
 
 
 # --- what the HPA does not have -----------------------------------------------------------
@@ -1179,9 +999,10 @@ def test_significant_ignores_values_that_move_every_evaluation():
     policy.step(15, 305)
     assert first.metrics[0].value != policy.status.metrics[0].value
     assert first.recommendations[-1].time != policy.status.recommendations[-1].time
-    assert significant(first) == significant(policy.status)
+    horizon = timedelta(minutes=5)
+    assert significant(first, horizon) == significant(policy.status, horizon)
     policy.step(15, 900)
-    assert significant(first) != significant(policy.status)
+    assert significant(first, horizon) != significant(policy.status, horizon)
 
 
 def test_resume_takes_the_newest_recommendation_to_have_held_until_now():

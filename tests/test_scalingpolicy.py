@@ -204,6 +204,29 @@ def test_cooldown_delays_the_next_scale_down(
     assert gap >= timedelta(seconds=8)
 
 
+def test_weighted_average_combines_metrics_before_rounding(
+    operator, kubeconfig, namespace, custom_objects, apps_v1, exporter
+):
+    cpu, queue = "wk_sp_weighted_cpu", "wk_sp_weighted_queue"
+    exporter.set(cpu, 600)  # asks for 6 replicas at 100 each
+    exporter.set(queue, 100)  # asks for 1
+    deployment(apps_v1, namespace, "web", 2)
+    metrics = [
+        {"name": n, "query": f"sum({q})", "target": {"type": "AverageValue", "value": 100}}
+        | {"weight": w}
+        for n, q, w in (("cpu", cpu, 3), ("queue", queue, 1))
+    ]
+    spec = {"combine": "WeightedAverage", "metrics": metrics, "behavior": {"scaleDown": FAST}}
+    apply(kubeconfig, namespace, scaling_policy("web", cpu, **spec))
+    # ceil((6 x 3 + 1 x 1) / 4) = 5, where Max would take 6 (the loudest metric); before
+    # Prometheus has scraped both series, cpu alone may count for a moment
+    wait_replicas(apps_v1, namespace, "web", 5)
+    found = wait_history(custom_objects, namespace, "web", lambda h: h and h[-1][1] == 5)
+    assert found[-1][2].startswith("the weighted average of cpu, queue")
+    active = condition(get_object(custom_objects, PLURAL, namespace, "web"), "ScalingActive")
+    assert "weighted average of cpu, queue" in active["message"]
+
+
 def test_dry_run_reports_and_never_patches(
     operator, kubeconfig, namespace, custom_objects, apps_v1, core_v1, exporter
 ):

@@ -57,6 +57,10 @@ Role in each watched namespace in namespaced mode. Every verb here is one the op
   resources: [{{ range $i, $r := .resources }}{{ if $i }}, {{ end }}{{ printf "%s/scale" $r | quote }}{{ end }}]
   verbs: [get, update]
 {{- end }}
+# Pods, watched: a target's ready pods are counted through its selector, as the HPA does.
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [list, watch]
 # Other autoscalers of a target (conflict check), watched.
 - apiGroups: [autoscaling]
   resources: [horizontalpodautoscalers]

@@ -25,6 +25,7 @@ from .common import (
     ready_column,
 )
 from .prometheus_source import PrometheusSource
+from .scaling_behavior import Behavior, Combine, Preset
 
 HISTORY_LIMIT = 50
 
@@ -84,57 +85,13 @@ class Metric(WatchkeeperModel):
         "adds up an external metric's series.",
     )
     target: MetricTarget = Field(description="Target value.")
-
-
-class PolicyType(StrEnum):
-    PODS = "Pods"
-    PERCENT = "Percent"
-
-
-class ScalingRule(WatchkeeperModel):
-    """At most `value` pods (or percent) of change within `period`."""
-
-    type: PolicyType = Field(description="Pods or Percent.")
-    value: int = Field(gt=0, le=INT32_MAX, description="How many pods, or what percentage.")
-    period: Annotated[Duration, Between("0s", "30m", low_excluded=True)] = Field(
-        description="The window the limit applies to."
-    )
-
-
-class SelectPolicy(StrEnum):
-    MAX = "Max"
-    MIN = "Min"
-    DISABLED = "Disabled"
-
-
-class ScalingDirection(WatchkeeperModel):
-    """Behaviour in one direction; unset fields come from the preset."""
-
-    stabilization_window: Annotated[Duration, Between("0s", "1h")] | None = Field(
+    weight: float | None = Field(
         default=None,
-        description="Use the most conservative recommendation from this window.",
+        gt=0,
+        le=1000,
+        allow_inf_nan=False,
+        description="Its weight with combine: WeightedAverage (default 1); not with Max.",
     )
-    policies: list[ScalingRule] | None = Field(
-        default=None, min_length=1, max_length=10, description="Rate limits of change."
-    )
-    select_policy: SelectPolicy | None = Field(
-        default=None,
-        description="Max (the policy allowing the most change), Min (the least) or Disabled "
-        "(no scaling in this direction).",
-    )
-
-
-class Behavior(WatchkeeperModel):
-    """HPA v2 style behaviour."""
-
-    scale_up: ScalingDirection | None = Field(default=None, description="Scaling up.")
-    scale_down: ScalingDirection | None = Field(default=None, description="Scaling down.")
-
-
-class Preset(StrEnum):
-    CONSERVATIVE = "Conservative"
-    BALANCED = "Balanced"
-    AGGRESSIVE = "Aggressive"
 
 
 class Fallback(WatchkeeperModel):
@@ -186,6 +143,9 @@ class Override(WatchkeeperModel):
     )
 
 
+_WEIGHT_MESSAGE = "metrics[].weight applies only with combine: WeightedAverage"
+
+
 class ScalingPolicySpec(SpecModel):
     """The target, its bounds, the metrics and the behaviour."""
 
@@ -209,6 +169,18 @@ class ScalingPolicySpec(SpecModel):
             "override.replicas must lie within [minReplicas, maxReplicas]",
             ".override.replicas",
         ),
+        cel(
+            "(has(self.combine) && self.combine == 'WeightedAverage') || "
+            "self.metrics.all(m, !has(m.weight))",
+            _WEIGHT_MESSAGE,
+            ".metrics",
+        ),
+        cel(
+            "!has(self.behavior) || !has(self.preset) || self.preset != 'HPALegacy'",
+            "preset HPALegacy is the HPA without spec.behavior: remove behavior or pick "
+            "another preset",
+            ".behavior",
+        ),
     )
 
     target_ref: TargetRef = Field(description="The workload to scale.")
@@ -217,8 +189,13 @@ class ScalingPolicySpec(SpecModel):
     metrics: list[Metric] = Field(
         min_length=1,
         max_length=10,
-        description="Metrics; the highest recommendation wins.",
+        description="Metrics; combine says how their recommendations make one.",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
+    )
+    combine: Combine = Field(
+        default=Combine.MAX,
+        description="Max: the highest metric's recommendation (the HPA's rule); "
+        "WeightedAverage: the metrics' usage ratios averaged by weight before rounding.",
     )
     evaluation_interval: Annotated[Duration, Between("1s", "1h")] = Field(
         default=Duration("15s"), description="How often to evaluate."
@@ -228,14 +205,20 @@ class ScalingPolicySpec(SpecModel):
     )
     preset: Preset = Field(
         default=Preset.BALANCED,
-        description="Default behaviour: Balanced is the HPA's; Conservative scales slower, "
-        "Aggressive faster (see README).",
+        description="Default behaviour: Balanced is the HPA's default behavior; HPALegacy is "
+        "the HPA without spec.behavior (its older rules); Conservative scales slower, "
+        "Aggressive faster, CostOptimized up slowly and down fast, Performance up fast "
+        "and down slowly (see README).",
     )
     behavior: Behavior | None = Field(
-        default=None, description="Overrides the preset, field by field."
+        default=None,
+        description="Overrides the preset, field by field (not with HPALegacy, which is the "
+        "HPA without a behavior).",
     )
-    cooldown: Annotated[Duration, Between("0s", "24h")] = Field(
-        default=Duration("5m"), description="No scale-down sooner than this after a scale event."
+    cooldown: Annotated[Duration, Between("0s", "24h")] | None = Field(
+        default=None,
+        description="No scale-down sooner than this after a scale event; unset: the "
+        "preset's (0s HPALegacy, 1m CostOptimized, 10m Performance, else 5m).",
     )
     fallback: Fallback | None = Field(
         default=None,
@@ -260,6 +243,14 @@ class ScalingPolicySpec(SpecModel):
             raise ValueError(
                 f"minReplicas ({self.min_replicas}) must not exceed maxReplicas "
                 f"({self.max_replicas})"
+            )
+        weighted = any(m.weight is not None for m in self.metrics)
+        if weighted and self.combine != Combine.WEIGHTED_AVERAGE:
+            raise ValueError(_WEIGHT_MESSAGE)
+        if self.preset == Preset.HPA_LEGACY and self.behavior is not None:
+            raise ValueError(
+                "preset HPALegacy is the HPA without spec.behavior: remove behavior or pick "
+                "another preset"
             )
         for name, block in (("fallback", self.fallback), ("override", self.override)):
             replicas = block.replicas if block else None
@@ -311,6 +302,12 @@ class ReplicaChange(WatchkeeperModel):
 
     time: str = Field(description="When (RFC 3339).")
     change: int = Field(description="Replicas added (positive) or removed (negative).")
+    outdated: bool = Field(
+        default=False,
+        description="Older than its direction's longest period when the next change of that "
+        "direction was made: its slot is reused by the next one (a period that grows still "
+        "counts it, as the HPA does).",
+    )
 
 
 class ScaleEvent(WatchkeeperModel):
@@ -342,12 +339,13 @@ class ScalingPolicyStatus(WatchkeeperModel):
     last_scale_time: str | None = Field(default=None, description="Last change of replicas.")
     recommendations: list[Recommendation] = Field(
         default_factory=list,
-        description="Recommendations inside the stabilization windows, oldest first (only "
-        "those that can still decide anything are kept).",
+        description="The recommendations that decide a stabilization window, oldest first "
+        "(the operator keeps the HPA's full list of slots in memory, as the HPA does).",
     )
     scale_events: list[ReplicaChange] = Field(
         default_factory=list,
-        description="Changes the rate-limit policies still count, oldest first.",
+        description="The HPA's scale-event slots: changes the rate-limit policies count, "
+        "and outdated ones whose slots the next changes reuse.",
     )
     history: list[ScaleEvent] = Field(
         default_factory=list,

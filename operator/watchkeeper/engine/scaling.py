@@ -1,17 +1,17 @@
 """The HPA v2 replica calculation, step for step as ``pkg/controller/podautoscaler`` does it.
 
-Parity with the HPA controller is the point of this module, down to its float64 rounding:
-the replica count of an external metric (``replica_calculator.go``), the stabilization
-windows (``stabilizeRecommendationWithBehaviors``), the rate limits of the scaling
-policies (``calculateScaleUpLimitWithScalingRules`` and its scale-down twin) and the
-min/max clamps (``convertDesiredReplicasWithBehaviorRate``). Values and targets are
-compared in thousandths, as the HPA sees an external metric that KEDA or
-prometheus-adapter serves (value truncated to milli-units, target rounded up to them).
+Parity with the HPA controller is the point of this module and of ``scaling_windows.py``,
+down to its float64 rounding: the replica count of an external metric
+(``replica_calculator.go``: a Value target multiplies the usage ratio by the ready pods,
+an AverageValue target divides by ``status.replicas``, each direction has its own
+tolerance), the presets standing in for the HPA's defaults and the resolution of a
+partial ``behavior``. Values and targets are compared in thousandths, as the HPA sees an
+external metric that KEDA or prometheus-adapter serves (value truncated to milli-units,
+target rounded up to them).
 
-Where we differ on purpose (see README): Value targets multiply by the current replica
-count (spec.replicas) and AverageValue divides by it, where the HPA uses ready pods and
-status.replicas; and only what can still decide anything is kept of the recommendations
-and scale events, which gives the same results with a bounded state.
+Where we differ on purpose (see README): a target whose ``/scale`` reports no selector
+has its ``spec.replicas`` stand in for ready pods and ``status.replicas`` (the HPA
+refuses to scale it); negative values are missing data (``scaling_metrics.py``).
 """
 
 from __future__ import annotations
@@ -19,19 +19,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
-from watchkeeper.api.common import parse_duration
-from watchkeeper.api.scalingpolicy import (
+from watchkeeper.api.common import Duration
+from watchkeeper.api.scaling_behavior import (
     Behavior,
-    MetricTarget,
     PolicyType,
     Preset,
     ScalingDirection,
     SelectPolicy,
-    TargetType,
 )
+from watchkeeper.api.scalingpolicy import MetricTarget, TargetType
 
 MAX_REPLICAS = 2**31 - 1  # the HPA computes replicas in int32...
 INT64_MAX = 2**63 - 1  # ...and metric values in int64 milli-units
@@ -48,11 +47,13 @@ class Rate:
 
 @dataclass(frozen=True)
 class Rules:
-    """HPAScalingRules of one direction, every field resolved."""
+    """HPAScalingRules of one direction, every field resolved (tolerance None: the
+    policy-wide one)."""
 
     stabilization: timedelta
     policies: tuple[Rate, ...]
     select: SelectPolicy
+    tolerance: float | None = None
 
     @property
     def longest_period(self) -> timedelta:
@@ -61,10 +62,19 @@ class Rules:
 
 @dataclass(frozen=True)
 class Behaviour:
-    """Both directions, resolved from a preset and the spec's overrides."""
+    """Both directions, resolved from a preset and the spec's overrides. `legacy`: the
+    HPA without spec.behavior (normalizeDesiredReplicas): a scale-up limit of
+    max(2 x current, 4) per evaluation, the scale-down window only (its far edge
+    included), no rate limits and no scale events."""
 
     up: Rules
     down: Rules
+    legacy: bool = False
+
+    @property
+    def horizon(self) -> timedelta:
+        """The longest stabilization window: older recommendations decide nothing."""
+        return max(self.up.stabilization, self.down.stabilization)
 
 
 def _rules(window: float, select: SelectPolicy, *rates: tuple[PolicyType, int, float]) -> Rules:
@@ -76,12 +86,14 @@ def _rules(window: float, select: SelectPolicy, *rates: tuple[PolicyType, int, f
 
 
 PODS, PERCENT = PolicyType.PODS, PolicyType.PERCENT
+# The controller's --horizontal-pod-autoscaler-downscale-stabilization default.
+HPA_DOWNSCALE_WINDOW = 300
 PRESETS: dict[Preset, Behaviour] = {
     # The HPA's defaults (autoscaling/v2 defaults.go; scale-down window: the controller's
     # --horizontal-pod-autoscaler-downscale-stabilization default).
     Preset.BALANCED: Behaviour(
         up=_rules(0, SelectPolicy.MAX, (PODS, 4, 15), (PERCENT, 100, 15)),
-        down=_rules(300, SelectPolicy.MAX, (PERCENT, 100, 15)),
+        down=_rules(HPA_DOWNSCALE_WINDOW, SelectPolicy.MAX, (PERCENT, 100, 15)),
     ),
     # Up once a minute of recommendations agrees, by 2 pods or 50% (whichever is more) a
     # minute; down after 10 quiet minutes, by 1 pod or 10% (whichever is more) a minute.
@@ -95,6 +107,34 @@ PRESETS: dict[Preset, Behaviour] = {
         up=_rules(0, SelectPolicy.MAX, (PODS, 8, 15), (PERCENT, 200, 15)),
         down=_rules(60, SelectPolicy.MAX, (PERCENT, 100, 15)),
     ),
+    # Pay for capacity only once it is needed for a while, give it back soon: up after a
+    # minute of recommendations agrees, by 1 pod or 25% (whichever is more) a minute; down
+    # after one quiet minute, as fast as the HPA's default.
+    Preset.COST_OPTIMIZED: Behaviour(
+        up=_rules(60, SelectPolicy.MAX, (PODS, 1, 60), (PERCENT, 25, 60)),
+        down=_rules(60, SelectPolicy.MAX, (PERCENT, 100, 15)),
+    ),
+    # Capacity first: up at once by 10 pods or 100% (whichever is more) every 15s; down
+    # only after 15 quiet minutes, by 1 pod or 5% (whichever is more) every 2 minutes.
+    Preset.PERFORMANCE: Behaviour(
+        up=_rules(0, SelectPolicy.MAX, (PODS, 10, 15), (PERCENT, 100, 15)),
+        down=_rules(900, SelectPolicy.MAX, (PODS, 1, 120), (PERCENT, 5, 120)),
+    ),
+    # The HPA without spec.behavior: only the scale-down window is a rule of its own.
+    Preset.HPA_LEGACY: Behaviour(
+        up=_rules(0, SelectPolicy.MAX),
+        down=_rules(HPA_DOWNSCALE_WINDOW, SelectPolicy.MAX),
+        legacy=True,
+    ),
+}
+# The cooldown when spec.cooldown is unset: none where the preset is the HPA's own rules.
+PRESET_COOLDOWNS: dict[Preset, timedelta] = {
+    Preset.BALANCED: timedelta(minutes=5),
+    Preset.CONSERVATIVE: timedelta(minutes=5),
+    Preset.AGGRESSIVE: timedelta(minutes=5),
+    Preset.COST_OPTIMIZED: timedelta(minutes=1),
+    Preset.PERFORMANCE: timedelta(minutes=10),
+    Preset.HPA_LEGACY: timedelta(0),
 }
 
 
@@ -105,11 +145,12 @@ def _merge(rules: Rules, spec: ScalingDirection | None) -> Rules:
     return Rules(
         stabilization=rules.stabilization
         if spec.stabilization_window is None
-        else parse_duration(spec.stabilization_window),
+        else spec.stabilization_window.delta,
         policies=rules.policies
         if spec.policies is None
-        else tuple(Rate(p.type, p.value, parse_duration(p.period)) for p in spec.policies),
+        else tuple(Rate(p.type, p.value, p.period.delta) for p in spec.policies),
         select=rules.select if spec.select_policy is None else SelectPolicy(spec.select_policy),
+        tolerance=rules.tolerance if spec.tolerance is None else spec.tolerance,
     )
 
 
@@ -121,7 +162,45 @@ def resolve_behaviour(preset: Preset, behavior: Behavior | None) -> Behaviour:
     return Behaviour(_merge(base.up, behavior.scale_up), _merge(base.down, behavior.scale_down))
 
 
+def resolve_cooldown(preset: Preset, cooldown: Duration | None) -> timedelta:
+    """spec.cooldown, or the preset's when unset."""
+    return PRESET_COOLDOWNS[Preset(preset)] if cooldown is None else cooldown.delta
+
+
 # --- one metric: replica_calculator.go ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """The HPA's Tolerances: how far below and above 1 a usage ratio changes nothing."""
+
+    down: float
+    up: float
+
+    def within(self, ratio: float) -> bool:
+        return (1.0 - self.down) <= ratio <= (1.0 + self.up)
+
+
+def resolve_tolerance(tolerance: float, behaviour: Behaviour) -> Tolerance:
+    """tolerancesForHpa: each direction's own tolerance, else the policy-wide one."""
+    down, up = behaviour.down.tolerance, behaviour.up.tolerance
+    return Tolerance(tolerance if down is None else down, tolerance if up is None else up)
+
+
+@dataclass(frozen=True)
+class Replicas:
+    """What one evaluation saw of the target: spec.replicas of /scale (`current`), its
+    status.replicas and the pods Running and Ready through its selector (None: not
+    known, `current` stands in), or why the ready pods could not be counted."""
+
+    current: int
+    status: int | None = None
+    ready: int | None = None
+    ready_problem: str = ""
+
+
+class UnknownReadyPods(ValueError):
+    """A Value target outside its tolerance needs the ready pods, and they are unknown."""
 
 
 def milli_value(value: float) -> int:
@@ -135,259 +214,76 @@ def milli_target(target: float) -> int:
     return math.ceil(Decimal(repr(target)) * 1000)
 
 
-def _within(ratio: float, tolerance: float) -> bool:
-    return (1.0 - tolerance) <= ratio <= (1.0 + tolerance)
-
-
 def _clamp_int32(replicas: float) -> int:
     return MAX_REPLICAS if replicas > MAX_REPLICAS else math.ceil(replicas)
 
 
+def _usage(target: MetricTarget, values: Sequence[float]) -> tuple[int, int]:
+    """The series' sum and the target, in thousandths."""
+    return min(sum(milli_value(v) for v in values), INT64_MAX), milli_target(target.value)
+
+
 def replicas_for_metric(
-    target: MetricTarget, values: Sequence[float], current: int, tolerance: float
+    target: MetricTarget, values: Sequence[float], replicas: Replicas, tolerance: Tolerance
 ) -> int:
-    """The replica count one metric asks for (values: one per series, all non-negative)."""
-    usage = min(sum(milli_value(v) for v in values), INT64_MAX)
-    goal = milli_target(target.value)
-    if target.type == TargetType.VALUE:
+    """The replica count one metric asks for (values: one per series, all non-negative).
+    Raises UnknownReadyPods when a Value target needs ready pods that could not be counted."""
+    usage, goal = _usage(target, values)
+    current = replicas.current
+    if target.type == TargetType.VALUE:  # GetExternalMetricReplicas
         ratio = float(usage) / float(goal)
         if current == 0:  # getUsageRatioReplicaCount: scale from zero ignores the tolerance
             return _clamp_int32(ratio)
-        if _within(ratio, tolerance):
+        if tolerance.within(ratio):
             return current
-        return _clamp_int32(ratio * float(current))
-    # GetExternalPerPodMetricReplicas: usage / (target * replicas); with no replicas the
+        if replicas.ready_problem:
+            raise UnknownReadyPods(replicas.ready_problem)
+        ready = current if replicas.ready is None else replicas.ready
+        return _clamp_int32(ratio * float(ready))
+    # GetExternalPerPodMetricReplicas: usage / (target * status.replicas); with none the
     # ratio is infinite (or NaN) and never within the tolerance.
-    if current and _within(float(usage) / (float(goal) * float(current)), tolerance):
-        return current
+    counted = current if replicas.status is None else replicas.status
+    if counted and tolerance.within(float(usage) / (float(goal) * float(counted))):
+        return counted
     return _clamp_int32(float(usage) / float(goal))
 
 
-# --- stabilization: stabilizeRecommendationWithBehaviors -------------------------------
+# --- several metrics: combine WeightedAverage (the HPA has Max only) ----------------------
 
 
 @dataclass(frozen=True)
-class Sample:
-    """A recommendation and when it was made."""
+class Share:
+    """One metric's usage ratio and the replica count it asks for, before rounding."""
 
-    replicas: int
-    time: datetime
-
-
-@dataclass(frozen=True)
-class Change:
-    """A scale event the rate limits count: replicas added (> 0) or removed (< 0)."""
-
-    replicas: int
-    time: datetime
+    ratio: float
+    replicas: float
 
 
-@dataclass(frozen=True)
-class Stabilized:
-    replicas: int
-    reason: str
-    message: str
+def share_of(target: MetricTarget, values: Sequence[float], replicas: Replicas) -> Share:
+    """What replicas_for_metric computes before its tolerance and rounding: a Value
+    target's ratio times the ready pods (from zero: the ratio), an AverageValue target's
+    ratio to status.replicas and usage over the target."""
+    usage, goal = _usage(target, values)
+    current = replicas.current
+    if target.type == TargetType.VALUE:
+        ratio = float(usage) / float(goal)
+        if current == 0:
+            return Share(ratio, ratio)
+        if replicas.ready_problem:
+            raise UnknownReadyPods(replicas.ready_problem)
+        return Share(ratio, ratio * float(current if replicas.ready is None else replicas.ready))
+    counted = current if replicas.status is None else replicas.status
+    ratio = float(usage) / (float(goal) * float(counted)) if counted else math.inf
+    return Share(ratio, float(usage) / float(goal))
 
 
-def stabilize(
-    behaviour: Behaviour, samples: Sequence[Sample], current: int, desired: int, now: datetime
-) -> Stabilized:
-    """Bring `desired` within the lowest recommendation of the scale-up window and the
-    highest of the scale-down window (both windows exclusive of their far edge)."""
-    up_cutoff, down_cutoff = now - behaviour.up.stabilization, now - behaviour.down.stabilization
-    up = min([desired, *(s.replicas for s in samples if s.time > up_cutoff)])
-    down = max([desired, *(s.replicas for s in samples if s.time > down_cutoff)])
-    replicas = min(max(current, up), down)
-    if replicas == desired:
-        return Stabilized(replicas, "ReadyForNewScale", "recommended size matches current size")
-    if desired >= current:
-        return Stabilized(
-            replicas,
-            "ScaleUpStabilized",
-            "recent recommendations were lower than current one, applying the lowest recent "
-            "recommendation",
-        )
-    return Stabilized(
-        replicas,
-        "ScaleDownStabilized",
-        "recent recommendations were higher than current one, applying the highest recent "
-        "recommendation",
-    )
-
-
-def record_sample(
-    behaviour: Behaviour, samples: Sequence[Sample], desired: int, now: datetime
-) -> tuple[Sample, ...]:
-    """Append `desired` and keep only samples that can still decide a future evaluation:
-    those inside a window that no later sample dominates (a later one at least as high for
-    the scale-down maximum and one at least as low for the scale-up minimum)."""
-    oldest = now - max(behaviour.up.stabilization, behaviour.down.stabilization)
-    kept: list[Sample] = [Sample(desired, now)]
-    high = low = desired
-    for sample in reversed(samples):
-        if sample.time <= oldest:
-            break  # samples are in time order: everything earlier is outside both windows
-        if sample.replicas > high or sample.replicas < low:
-            kept.append(sample)
-        high, low = max(high, sample.replicas), min(low, sample.replicas)
-    return tuple(reversed(kept))
-
-
-# --- rate limits: calculateScale{Up,Down}Limit... ---------------------------------------
-
-
-def _changed_within(period: timedelta, changes: Sequence[Change], now: datetime) -> tuple[int, int]:
-    """Replicas added and removed by scale events strictly inside the last `period`."""
-    cutoff = now - period
-    recent = [c.replicas for c in changes if c.time > cutoff]
-    return sum(r for r in recent if r > 0), -sum(r for r in recent if r < 0)
-
-
-def scale_up_limit(rules: Rules, changes: Sequence[Change], current: int, now: datetime) -> int:
-    """The most replicas the scale-up policies allow now."""
-    if rules.select == SelectPolicy.DISABLED:
+def weighted_replicas(
+    shares: Sequence[tuple[Share, float]], current: int, tolerance: Tolerance
+) -> int:
+    """The weighted mean of the metrics' ratios decides whether to change (the tolerance);
+    the weighted mean of their unrounded replica counts, rounded up, says to what."""
+    total = math.fsum(weight for _, weight in shares)
+    ratio = math.fsum(share.ratio * weight for share, weight in shares) / total
+    if current and tolerance.within(ratio):
         return current
-    proposals = []
-    for rate in rules.policies:
-        added, removed = _changed_within(rate.period, changes, now)
-        start = current - added + removed
-        if rate.type == PolicyType.PODS:
-            proposals.append(start + rate.value)
-        else:  # rounded up, or a small percentage of few pods would never add one
-            proposals.append(math.ceil(float(start) * (1 + float(rate.value) / 100)))
-    return (min if rules.select == SelectPolicy.MIN else max)(proposals)
-
-
-def scale_down_limit(rules: Rules, changes: Sequence[Change], current: int, now: datetime) -> int:
-    """The fewest replicas the scale-down policies allow now."""
-    if rules.select == SelectPolicy.DISABLED:
-        return current
-    proposals = []
-    for rate in rules.policies:
-        added, removed = _changed_within(rate.period, changes, now)
-        start = current - added + removed
-        if rate.type == PolicyType.PODS:
-            proposals.append(start - rate.value)
-        else:  # int32(float64) truncates toward zero
-            proposals.append(int(float(start) * (1 - float(rate.value) / 100)))
-    # Min selects the smallest change, i.e. the highest floor.
-    return (max if rules.select == SelectPolicy.MIN else min)(proposals)
-
-
-def record_change(
-    behaviour: Behaviour, changes: Sequence[Change], change: Change
-) -> tuple[Change, ...]:
-    """storeScaleEvent: the new event takes the slot of the last event of its direction that
-    is older than the direction's longest period, or a new slot (the order of the slots of
-    one direction matters: it decides which old event is replaced next)."""
-    rules = behaviour.up if change.replicas > 0 else behaviour.down
-    cutoff = change.time - rules.longest_period
-    slots = list(changes)
-    for index in reversed(range(len(slots))):
-        if (slots[index].replicas > 0) == (change.replicas > 0) and slots[index].time < cutoff:
-            slots[index] = change
-            return tuple(slots)
-    return (*slots, change)
-
-
-def prune_changes(
-    behaviour: Behaviour, changes: Sequence[Change], now: datetime
-) -> tuple[Change, ...]:
-    """Drop events no policy of either direction can count again, except the last such slot
-    of each direction: the HPA would replace that one first, so keeping it keeps the
-    choice of the replaced slot, and with it the results, exactly the HPA's."""
-    reach = max(behaviour.up.longest_period, behaviour.down.longest_period)
-    keep = [True] * len(changes)
-    last_stale: dict[bool, int] = {}
-    for index, change in enumerate(changes):
-        if change.time < now - reach:
-            up = change.replicas > 0
-            if up in last_stale:
-                keep[last_stale[up]] = False
-            last_stale[up] = index
-    return tuple(c for c, kept in zip(changes, keep, strict=True) if kept)
-
-
-# --- normalization: normalizeDesiredReplicasWithBehaviors ------------------------------
-
-
-@dataclass(frozen=True)
-class Normalized:
-    """The HPA's answer for one evaluation, with the reasons of its two conditions."""
-
-    replicas: int
-    samples: tuple[Sample, ...]
-    stabilized: Stabilized
-    limited: bool
-    limit_reason: str
-    limit_message: str
-
-
-def _limit(
-    behaviour: Behaviour,
-    changes: Sequence[Change],
-    current: int,
-    desired: int,
-    bounds: tuple[int, int],
-    now: datetime,
-) -> tuple[int, str, str]:
-    """convertDesiredReplicasWithBehaviorRate: rate limits, then min/max."""
-    low, high = bounds
-    if desired > current:
-        limit = max(scale_up_limit(behaviour.up, changes, current, now), current)
-        if high > limit:
-            reason, message, allowed = (
-                "ScaleUpLimit",
-                "the desired replica count is increasing faster than the maximum scale rate",
-                limit,
-            )
-        else:
-            reason, message, allowed = (
-                "TooManyReplicas",
-                "the desired replica count is more than the maximum replica count",
-                high,
-            )
-        if desired > allowed:
-            return allowed, reason, message
-    elif desired < current:
-        limit = min(scale_down_limit(behaviour.down, changes, current, now), current)
-        if low < limit:
-            reason, message, allowed = (
-                "ScaleDownLimit",
-                "the desired replica count is decreasing faster than the maximum scale rate",
-                limit,
-            )
-        else:
-            reason, message, allowed = (
-                "TooFewReplicas",
-                "the desired replica count is less than the minimum replica count",
-                low,
-            )
-        if desired < allowed:
-            return allowed, reason, message
-    return desired, "DesiredWithinRange", "the desired count is within the acceptable range"
-
-
-def normalize(
-    behaviour: Behaviour,
-    samples: Sequence[Sample],
-    changes: Sequence[Change],
-    *,
-    current: int,
-    desired: int,
-    bounds: tuple[int, int],
-    now: datetime,
-) -> Normalized:
-    """Stabilize the metrics' recommendation, record it, then apply rates and bounds."""
-    stabilized = stabilize(behaviour, samples, current, desired, now)
-    replicas, reason, message = _limit(
-        behaviour, changes, current, stabilized.replicas, bounds, now
-    )
-    return Normalized(
-        replicas=replicas,
-        samples=record_sample(behaviour, samples, desired, now),
-        stabilized=stabilized,
-        limited=replicas != stabilized.replicas,
-        limit_reason=reason,
-        limit_message=message,
-    )
+    return _clamp_int32(math.fsum(share.replicas * weight for share, weight in shares) / total)

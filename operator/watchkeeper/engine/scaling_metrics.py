@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from watchkeeper.api.scaling_behavior import Combine
 from watchkeeper.api.scalingpolicy import (
     Metric,
     MetricPrediction,
@@ -24,7 +25,15 @@ from watchkeeper.api.scalingpolicy import (
     ScalingPolicySpec,
 )
 
-from .scaling import replicas_for_metric
+from .scaling import (
+    Replicas,
+    Share,
+    Tolerance,
+    UnknownReadyPods,
+    replicas_for_metric,
+    share_of,
+    weighted_replicas,
+)
 
 # Past this many checks the mean weighs recent errors more (an exponential moving mean).
 ERROR_MEMORY = 100
@@ -84,8 +93,8 @@ def predict(
     forecast: Forecast,
     actual: float | None,
     previous: MetricPrediction | None,
-    current: int,
-    tolerance: float,
+    replicas: Replicas,
+    tolerance: Tolerance,
 ) -> MetricPrediction:
     """The forecast's recommendation and the updated error of past forecasts."""
     mean = previous.mean_absolute_percentage_error if previous else None
@@ -96,12 +105,13 @@ def predict(
         checked += 1
         mean = error if mean is None else mean + (error - mean) / min(checked, ERROR_MEMORY)
     ahead = forecast.ahead.total
+    proposed, problem = None, forecast.ahead.problem()
+    if ahead is not None:
+        proposed, problem = _proposal(target, forecast.ahead.values, replicas, tolerance)
     return MetricPrediction(
         value=ahead,
-        proposed_replicas=None
-        if ahead is None
-        else replicas_for_metric(target, forecast.ahead.values, current, tolerance),
-        error=forecast.ahead.problem(),
+        proposed_replicas=proposed,
+        error=problem,
         mean_absolute_percentage_error=None if mean is None else round(mean, 3),
         checked_forecasts=checked,
     )
@@ -124,6 +134,43 @@ class Proposal:
     replicas: int | None
     problem: str
     rejected: bool
+    share: Share | None = None  # with combine: WeightedAverage
+    weight: float = 1.0
+
+
+def _proposal(
+    target: MetricTarget, values: Sequence[float], replicas: Replicas, tolerance: Tolerance
+) -> tuple[int | None, str]:
+    try:
+        return replicas_for_metric(target, values, replicas, tolerance), ""
+    except UnknownReadyPods as unknown:
+        return None, f"the ready pods could not be counted: {unknown}"
+
+
+def _share(metric: Metric, values: Sequence[float], replicas: Replicas) -> tuple[Share | None, str]:
+    try:
+        return share_of(metric.target, values, replicas), ""
+    except UnknownReadyPods as unknown:
+        return None, f"the ready pods could not be counted: {unknown}"
+
+
+def combine(
+    how: Combine, proposals: Sequence[Proposal], current: int, tolerance: Tolerance
+) -> tuple[int, str]:
+    """The replica count the readable metrics ask for together, and what names it: Max,
+    the first metric asking the most (the HPA's rule); WeightedAverage, their weighted
+    usage ratios and replica counts before rounding."""
+    if how == Combine.WEIGHTED_AVERAGE:
+        shares = [(p.share, p.weight) for p in proposals if p.share is not None]
+        if not shares:
+            return 0, ""
+        names = ", ".join(p.name for p in proposals if p.share is not None)
+        return weighted_replicas(shares, current, tolerance), f"the weighted average of {names}"
+    desired, name = 0, ""
+    for proposal in proposals:
+        if proposal.replicas is not None and proposal.replicas > desired:
+            desired, name = proposal.replicas, f"metric {proposal.name}"
+    return desired, name
 
 
 def _prediction(
@@ -132,12 +179,12 @@ def _prediction(
     forecast: Forecast | None,
     actual: float | None,
     previous: MetricStatus | None,
-    current: int,
+    counts: tuple[Replicas, Tolerance],
 ) -> MetricPrediction | None:
     if not spec.predictive or spec.predictive.mode == PredictiveMode.OFF or forecast is None:
         return None
     old = previous.prediction if previous else None
-    return predict(metric.target, forecast, actual, old, current, spec.tolerance)
+    return predict(metric.target, forecast, actual, old, *counts)
 
 
 def assess(
@@ -145,26 +192,28 @@ def assess(
     readings: Mapping[str, Reading],
     forecasts: Mapping[str, Forecast],
     previous: Sequence[MetricStatus],
-    current: int,
+    replicas: Replicas,
+    tolerance: Tolerance,
 ) -> tuple[list[Proposal], list[MetricStatus]]:
     """Each metric's proposal and its status (with its forecast when predictive is on)."""
     before = {m.name: m for m in previous}
     proposals, statuses = [], []
     for metric in spec.metrics:
         reading = readings.get(metric.name, Reading(error="not queried"))
-        problem = reading.problem()
-        replicas = (
-            None
-            if problem
-            else replicas_for_metric(metric.target, reading.values, current, spec.tolerance)
-        )
-        proposals.append(Proposal(metric.name, replicas, problem, reading.rejected))
+        proposed, problem, share = None, reading.problem(), None
+        if not problem:
+            proposed, problem = _proposal(metric.target, reading.values, replicas, tolerance)
+        if not problem and spec.combine == Combine.WEIGHTED_AVERAGE:
+            share, problem = _share(metric, reading.values, replicas)
+            proposed = None if share is None else proposed
+        weight = 1.0 if metric.weight is None else metric.weight
+        proposals.append(Proposal(metric.name, proposed, problem, reading.rejected, share, weight))
         statuses.append(
             MetricStatus(
                 name=metric.name,
                 value=reading.total,
                 target=metric.target.value,
-                proposed_replicas=replicas,
+                proposed_replicas=proposed,
                 error=problem,
                 prediction=_prediction(
                     spec,
@@ -172,7 +221,7 @@ def assess(
                     forecasts.get(metric.name),
                     reading.total,
                     before.get(metric.name),
-                    current,
+                    (replicas, tolerance),
                 ),
             )
         )

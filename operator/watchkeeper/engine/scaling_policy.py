@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from watchkeeper.api.common import ConditionStatus, parse_duration
+from watchkeeper.api.common import ConditionStatus
 from watchkeeper.api.scalingpolicy import (
     Fallback,
     PredictiveMode,
@@ -25,14 +25,12 @@ from watchkeeper.api.timestamps import format_time, parse_time
 
 from .scaling import (
     Behaviour,
-    Change,
-    Sample,
-    normalize,
-    prune_changes,
-    record_change,
+    Replicas,
     resolve_behaviour,
+    resolve_cooldown,
+    resolve_tolerance,
 )
-from .scaling_metrics import Forecast, Proposal, Reading, assess, forecast_proposal
+from .scaling_metrics import Forecast, Proposal, Reading, assess, combine, forecast_proposal
 from .scaling_state import (
     ABLE_TO_SCALE,
     FALLBACK_ACTIVE,
@@ -45,6 +43,7 @@ from .scaling_state import (
     samples_of,
     transitions,
 )
+from .scaling_windows import Change, Sample, normalize, record_change
 
 TRUE, FALSE, UNKNOWN = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
 
@@ -65,6 +64,9 @@ class Observation:
     generation: int | None = None
     current: int | None = None  # the target's spec.replicas; None when unreadable
     scale_error: str = ""
+    status_replicas: int | None = None  # /scale status.replicas; None: spec.replicas's
+    ready_pods: int | None = None  # Running+Ready pods of its selector; None: likewise
+    pods_error: str = ""  # why the ready pods could not be counted
     conflict: Conflict | None = None
     readings: Mapping[str, Reading] = field(default_factory=dict)
     forecasts: Mapping[str, Forecast] = field(default_factory=dict)
@@ -125,12 +127,11 @@ def evaluate(spec: ScalingPolicySpec, previous: ScalingPolicyStatus, seen: Obser
         )
         return _plan(draft, None)
     current = seen.current
-    _note_external_change(draft, previous.current_replicas, current)
+    draft.external_change(previous.current_replicas, current)
     draft.status.current_replicas = current
     draft.condition(ABLE_TO_SCALE, TRUE, "SucceededGetScale", "the target's current scale was read")
     if not draft.status.recommendations:  # the HPA's recordInitialRecommendation
         draft.set_samples((Sample(current, seen.now),))
-    draft.set_changes(prune_changes(_behaviour(spec), changes_of(draft.status), seen.now))
     action = _decide(draft, spec, seen, current)
     draft.status.desired_replicas = current if action is None else action.after
     if spec.dry_run and action is not None:
@@ -154,19 +155,14 @@ def _refuse(draft: Draft, spec: ScalingPolicySpec, conflict: Conflict) -> Plan:
     return _plan(draft, None)
 
 
-def _note_external_change(draft: Draft, known: int | None, current: int) -> None:
-    if known is not None and known != current:
-        reason = "changed outside Watchkeeper"
-        draft.history(known, current, reason)
-        draft.notice("Normal", "ExternalScale", f"replicas {reason} from {known} to {current}")
-
-
 def _decide(
     draft: Draft, spec: ScalingPolicySpec, seen: Observation, current: int
 ) -> ScaleAction | None:
     """The scale to make, with every condition set on the way."""
+    replicas = Replicas(current, seen.status_replicas, seen.ready_pods, seen.pods_error)
+    tolerance = resolve_tolerance(spec.tolerance, _behaviour(spec))
     proposals, draft.status.metrics = assess(
-        spec, seen.readings, seen.forecasts, draft.status.metrics, current
+        spec, seen.readings, seen.forecasts, draft.status.metrics, replicas, tolerance
     )
     override = spec.override
     if override and (override.until is None or seen.now < parse_time(override.until)):
@@ -221,10 +217,8 @@ def _autoscale(
     """The HPA's path, then fallback and cooldown."""
     valid = [p for p in proposals if p.replicas is not None]
     failed = [p for p in proposals if p.replicas is None]
-    desired, name = 0, ""
-    for proposal in valid:  # the first metric asking the most names the reason
-        if proposal.replicas is not None and proposal.replicas > desired:
-            desired, name = proposal.replicas, f"metric {proposal.name}"
+    tolerance = resolve_tolerance(spec.tolerance, _behaviour(spec))
+    desired, name = combine(spec.combine, valid, current, tolerance)
     fallback = spec.fallback or Fallback()
     failures = min(draft.status.consecutive_failures + 1, fallback.failure_threshold)
     draft.status.consecutive_failures = failures if failed else 0
@@ -326,7 +320,7 @@ def _cooldown(
     last = draft.status.last_scale_time
     if target >= current or last is None:
         return target
-    ends = parse_time(last) + parse_duration(spec.cooldown)
+    ends = parse_time(last) + resolve_cooldown(spec.preset, spec.cooldown)
     if now >= ends:
         return target
     draft.condition(

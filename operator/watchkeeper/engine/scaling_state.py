@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from watchkeeper.api.common import Condition, ConditionStatus
@@ -23,7 +23,7 @@ from watchkeeper.api.scalingpolicy import (
 from watchkeeper.api.timestamps import format_time, parse_time
 
 from .conditions import merge_condition
-from .scaling import Change, Sample
+from .scaling_windows import Change, Sample, deciding
 
 ABLE_TO_SCALE = "AbleToScale"
 SCALING_ACTIVE = "ScalingActive"
@@ -72,6 +72,13 @@ class Draft:
         entry = ScaleEvent(time=format_time(self.now), **{"from": before}, to=after, reason=reason)
         self.status.history = [*self.status.history, entry][-HISTORY_LIMIT:]
 
+    def external_change(self, known: int | None, current: int) -> None:
+        """Record replicas someone else changed since the last evaluation."""
+        if known is not None and known != current:
+            reason = "changed outside Watchkeeper"
+            self.history(known, current, reason)
+            self.notice("Normal", "ExternalScale", f"replicas {reason} from {known} to {current}")
+
     def set_samples(self, samples: Iterable[Sample]) -> None:
         self.status.recommendations = [
             Recommendation(time=format_time(s.time), replicas=s.replicas) for s in samples
@@ -79,7 +86,8 @@ class Draft:
 
     def set_changes(self, changes: Iterable[Change]) -> None:
         self.status.scale_events = [
-            ReplicaChange(time=format_time(c.time), change=c.replicas) for c in changes
+            ReplicaChange(time=format_time(c.time), change=c.replicas, outdated=c.outdated)
+            for c in changes
         ]
 
 
@@ -88,7 +96,7 @@ def samples_of(status: ScalingPolicyStatus) -> tuple[Sample, ...]:
 
 
 def changes_of(status: ScalingPolicyStatus) -> tuple[Change, ...]:
-    return tuple(Change(c.change, parse_time(c.time)) for c in status.scale_events)
+    return tuple(Change(c.change, parse_time(c.time), c.outdated) for c in status.scale_events)
 
 
 def _worrying(condition: Condition) -> bool:
@@ -121,10 +129,24 @@ def transitions(before: Sequence[Condition], after: Sequence[Condition]) -> list
     return notices
 
 
-def significant(status: ScalingPolicyStatus) -> dict[str, Any]:
-    """The status without what moves at every evaluation (metric values, forecasts, the
-    time of the newest recommendation): a write is due only when this part changes."""
-    data = status.model_dump(by_alias=True, mode="json", exclude={"observed_generation"})
+def persisted(status: ScalingPolicyStatus, horizon: timedelta) -> ScalingPolicyStatus:
+    """What is written of the status: of the HPA's recommendation slots (kept in memory,
+    as the HPA keeps them), those that decide a window ending at the newest one, oldest
+    first. `horizon`: the longest stabilization window, beyond which nothing decides."""
+    samples = samples_of(status)
+    newest = max((s.time for s in samples), default=None)
+    recent = [s for s in samples if newest is not None and s.time >= newest - horizon]
+    kept = [Recommendation(time=format_time(s.time), replicas=s.replicas) for s in deciding(recent)]
+    return status.model_copy(update={"recommendations": kept})
+
+
+def significant(status: ScalingPolicyStatus, horizon: timedelta) -> dict[str, Any]:
+    """The persisted status without what moves at every evaluation (metric values,
+    forecasts, the time of the newest recommendation): a write is due only when this part
+    changes."""
+    data = persisted(status, horizon).model_dump(
+        by_alias=True, mode="json", exclude={"observed_generation"}
+    )
     for metric in data["metrics"]:
         metric.pop("value", None)
         prediction = metric.pop("prediction", None) or {}
@@ -141,5 +163,7 @@ def resume(status: ScalingPolicyStatus, now: datetime) -> ScalingPolicyStatus:
     lengthen a stabilization, never shorten it."""
     if not status.recommendations:
         return status
-    newest = status.recommendations[-1].model_copy(update={"time": format_time(now)})
-    return status.model_copy(update={"recommendations": [*status.recommendations[:-1], newest]})
+    slots = list(status.recommendations)
+    index = max(range(len(slots)), key=lambda i: (parse_time(slots[i].time), i))
+    slots[index] = slots[index].model_copy(update={"time": format_time(now)})
+    return status.model_copy(update={"recommendations": slots})

@@ -18,7 +18,7 @@ from watchkeeper.kube.access import ALLOW_SCALING_LABEL, ALLOWED, ReferencePolic
 from watchkeeper.runtime.app import Runtime
 from watchkeeper.runtime.config import OperatorConfig
 from watchkeeper.runtime.logcontext import JobContextFilter
-from watchkeeper.runtime.workloads import AUTOSCALER_RESOURCES, WORKLOAD_RESOURCES
+from watchkeeper.runtime.workloads import AUTOSCALER_RESOURCES, PODS, WORKLOAD_RESOURCES
 
 PREFIX = "watchkeeper.io"
 LOG_FORMATS = {"text": kopf.LogFormat.FULL, "json": kopf.LogFormat.JSON}
@@ -69,7 +69,7 @@ async def _configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs:
         for resource in WORKLOAD_RESOURCES:
             selector = f"{ALLOW_SCALING_LABEL}={ALLOWED}"
             settings.watching.label_selectors[resource.group, resource.plural] = selector
-    indexed = (*WORKLOAD_RESOURCES, *AUTOSCALER_RESOURCES)
+    indexed = (*WORKLOAD_RESOURCES, *AUTOSCALER_RESOURCES, PODS)
     await runtime.start({r.index: kwargs[r.index] for r in indexed})
 
 

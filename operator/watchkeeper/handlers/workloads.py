@@ -12,9 +12,11 @@ import kopf
 
 from watchkeeper.runtime.workloads import (
     AUTOSCALER_RESOURCES,
+    PODS,
     WORKLOAD_RESOURCES,
     IndexedResource,
     autoscaler_entry,
+    pod_entry,
     workload_entry,
 )
 
@@ -30,6 +32,10 @@ def _workload_indexer(body: kopf.Body, **_: Any) -> dict[Any, Any]:
     return workload_entry(body)
 
 
+def _pod_indexer(body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    return pod_entry(body)
+
+
 def _index(resource: IndexedResource, registry: kopf.OperatorRegistry) -> Any:
     return kopf.on.index(
         resource.group, resource.version, resource.plural, id=resource.index, registry=registry
@@ -41,3 +47,4 @@ def register(registry: kopf.OperatorRegistry) -> None:
         _index(resource, registry)(_workload_indexer)
     for resource in AUTOSCALER_RESOURCES:
         _index(resource, registry)(_autoscaler_indexer(resource.kind))
+    _index(PODS, registry)(_pod_indexer)

@@ -17,7 +17,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -29,6 +29,7 @@ from watchkeeper.api.scalingpolicy import (
     ScalingPolicyStatus,
     TargetRef,
 )
+from watchkeeper.engine.scaling import resolve_behaviour
 from watchkeeper.engine.scaling_metrics import Forecast, Reading, forecast_query
 from watchkeeper.engine.scaling_policy import (
     Observation,
@@ -36,7 +37,13 @@ from watchkeeper.engine.scaling_policy import (
     conflict_of,
     evaluate,
 )
-from watchkeeper.engine.scaling_state import OWN_CONDITIONS, Notice, resume, significant
+from watchkeeper.engine.scaling_state import (
+    OWN_CONDITIONS,
+    Notice,
+    persisted,
+    resume,
+    significant,
+)
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.events import ObjectRef
 from watchkeeper.kube.scale import Scale, ScaleChanged, ScaleError, Scales, claims_on
@@ -46,6 +53,7 @@ from watchkeeper.runtime.connections import resolve_connection
 from watchkeeper.runtime.metrics import count_scale_event, export_scaling, forget_scaling
 from watchkeeper.runtime.scheduler import Scheduler
 from watchkeeper.runtime.services import Services
+from watchkeeper.runtime.workloads import scale_status
 
 LOGGER = logging.getLogger("watchkeeper.scaling")
 FIELD_MANAGER = "watchkeeper-scaling"
@@ -166,10 +174,13 @@ class PolicyDaemon:
         self.written_at = -math.inf
         self._parsed: tuple[str | None, ScalingPolicyStatus, dict[str, Any]] | None = None
         """(resourceVersion, status, its significant part) of the body last parsed."""
+        self._horizon = timedelta(0)
+        """The longest stabilization window of the spec last evaluated."""
 
     async def evaluate_once(self, body: Mapping[str, Any], spec: ScalingPolicySpec) -> float:
         """One evaluation; returns the seconds until the next one (0: evaluate again now)."""
         self.body = body
+        self._horizon = resolve_behaviour(spec.preset, spec.behavior).horizon
         now = datetime.now(UTC)
         floor = self._live().effective_min(spec.min_replicas, spec.max_replicas)
         spec = spec.model_copy(update={"min_replicas": floor})  # escalation floors
@@ -220,7 +231,7 @@ class PolicyDaemon:
                     "ScalingPolicy %s/%s: ignoring an unreadable status", self.namespace, self.name
                 )
                 live = ScalingPolicyStatus()
-            self._parsed = (version, live, significant(_own(live)))
+            self._parsed = (version, live, significant(_own(live), self._horizon))
         return self._parsed
 
     async def _observe(
@@ -248,8 +259,21 @@ class PolicyDaemon:
         except ScaleError as failure:
             return Observation(now, generation, scale_error=str(failure)), None, False
         readings, forecasts = await self._query(spec, now)
+        status_replicas, selector = scale_status(scale, workload)
+        ready, pods_error = None, ""
+        if selector is not None:  # the HPA's ready pods: through the /scale selector
+            pods = services.workloads.pods(self.namespace, selector)
+            ready = pods.ready if pods.listed else None
+            pods_error = "" if pods.listed else f"no pods match the selector {selector.text}"
         observation = Observation(
-            now, generation, scale.replicas, readings=readings, forecasts=forecasts
+            now,
+            generation,
+            scale.replicas,
+            status_replicas=status_replicas,
+            ready_pods=ready,
+            pods_error=pods_error,
+            readings=readings,
+            forecasts=forecasts,
         )
         return observation, scale, workload is not None
 
@@ -299,9 +323,9 @@ class PolicyDaemon:
         if self.status is None:
             return
         _, live, live_significant = self._parsed_status()
-        new = _own(self.status)
+        new = persisted(_own(self.status), self._horizon)
         due = force or time.monotonic() - self.written_at >= self.config.status_heartbeat
-        if significant(new) == live_significant and (not due or new == _own(live)):
+        if significant(new, self._horizon) == live_significant and (not due or new == _own(live)):
             return
         fields = new.model_dump(
             by_alias=True,

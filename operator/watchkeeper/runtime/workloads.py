@@ -22,6 +22,7 @@ from watchkeeper.api.common import ObjectReference
 from watchkeeper.api.scalingpolicy import TargetRef
 from watchkeeper.kube.access import ReferencePolicy, target_allowed
 from watchkeeper.kube.scale import KEDA_KIND, Autoscaler, Scale
+from watchkeeper.kube.selectors import LabelSelector, SelectorError, from_spec, parse
 
 Index = Mapping[Any, Iterable[Any]]
 """A kopf index: key -> the values of every object that produced that key."""
@@ -45,6 +46,7 @@ WORKLOAD_RESOURCES = (
     IndexedResource("apps", "v1", "deployments", "Deployment"),
     IndexedResource("apps", "v1", "statefulsets", "StatefulSet"),
 )
+PODS = IndexedResource("", "v1", "pods", "Pod")
 HPA = IndexedResource("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
 SCALED_OBJECT = IndexedResource("keda.sh", "v1alpha1", "scaledobjects", "ScaledObject")
 AUTOSCALER_RESOURCES = (HPA, SCALED_OBJECT)
@@ -58,6 +60,10 @@ class Workload:
     replicas: int
     """spec.replicas"""
     resource_version: str
+    status_replicas: int = 0
+    """status.replicas: the pods it has, ready or not (what /scale reports)"""
+    selector: LabelSelector | None = None
+    """spec.selector (what /scale reports as status.selector); None when unreadable"""
 
     def scale(self, namespace: str, name: str) -> Scale:
         """Its /scale as a GET would return it (the scale shares the workload's
@@ -69,14 +75,63 @@ class Workload:
 
 def workload_entry(body: Mapping[str, Any]) -> dict[tuple[str, str], Workload]:
     """The index entry of a watched workload: (namespace, name) -> its slim record."""
-    metadata = body["metadata"]
-    replicas = (body.get("spec") or {}).get("replicas")
+    metadata, spec = body["metadata"], body.get("spec") or {}
+    replicas = spec.get("replicas")
+    try:
+        selector = from_spec(spec["selector"]) if spec.get("selector") else None
+    except SelectorError:
+        selector = None
     workload = Workload(
         labels=dict(metadata.get("labels") or {}),
         replicas=1 if replicas is None else int(replicas),
         resource_version=str(metadata.get("resourceVersion") or ""),
+        status_replicas=int((body.get("status") or {}).get("replicas") or 0),
+        selector=selector,
     )
     return {(metadata["namespace"], metadata["name"]): workload}
+
+
+@dataclass(frozen=True)
+class PodRecord:
+    """What scaling needs of a pod: its labels, and whether it counts as ready."""
+
+    labels: Mapping[str, str]
+    ready: bool
+
+
+def pod_entry(body: Mapping[str, Any]) -> dict[str, PodRecord]:
+    """The index entry of a pod: its namespace -> labels and readiness, as the HPA counts
+    it (phase Running and condition Ready True)."""
+    metadata, status = body["metadata"], body.get("status") or {}
+    ready = status.get("phase") == "Running" and any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
+    return {metadata["namespace"]: PodRecord(dict(metadata.get("labels") or {}), ready)}
+
+
+@dataclass(frozen=True)
+class PodCount:
+    """The pods a selector matches, and how many of them are ready."""
+
+    listed: int
+    ready: int
+
+
+def scale_status(
+    scale: Scale, workload: Workload | None
+) -> tuple[int | None, LabelSelector | None]:
+    """status.replicas and status.selector of a target's /scale: from the watched workload,
+    else from the /scale read (None where it reports none or an unreadable selector)."""
+    if workload is not None:
+        return workload.status_replicas, workload.selector
+    status = scale.body.get("status") or {}
+    replicas = status.get("replicas")
+    try:
+        selector = parse(status["selector"]) if status.get("selector") else None
+    except SelectorError:
+        selector = None
+    return (None if replicas is None else int(replicas)), selector
 
 
 def autoscaler_entry(kind: str, body: Mapping[str, Any]) -> dict[str, Autoscaler]:
@@ -114,6 +169,15 @@ class WorkloadIndex:
             return None
         workload: Workload = found[0]
         return workload
+
+    def pods(self, namespace: str, selector: LabelSelector) -> PodCount:
+        """The watched pods of a namespace that `selector` matches (the HPA's pod lister)."""
+        matched = [
+            pod
+            for pod in self._indexes.get(PODS.index, {}).get(namespace, ())
+            if selector.matches(pod.labels)
+        ]
+        return PodCount(len(matched), sum(1 for pod in matched if pod.ready))
 
     def autoscalers(self, namespace: str) -> list[Autoscaler]:
         """The HPAs and ScaledObjects of a namespace."""
