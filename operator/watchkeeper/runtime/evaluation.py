@@ -9,15 +9,13 @@ is written at a later run, so transitions made during an outage are not lost."""
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Awaitable
 from datetime import datetime, timedelta
 
 from watchkeeper.api.alertpolicy import AlertPolicySpec
-from watchkeeper.api.common import Severity
 from watchkeeper.engine.alert_records import label_value
-from watchkeeper.engine.alerts import Observation, Rules, evaluate, expired
+from watchkeeper.engine.alerts import Observation, evaluate, expired, rules_of
 from watchkeeper.engine.observations import DuplicateSeries, Series, adaptive_queries, observations
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.secrets import SecretUnavailable
@@ -31,23 +29,6 @@ from watchkeeper.runtime.policy_status import PolicyStatusWriter
 from watchkeeper.runtime.services import PolicyRef, Services
 
 LOGGER = logging.getLogger("watchkeeper.evaluation")
-
-
-def rules_of(spec: AlertPolicySpec) -> Rules:
-    if spec.thresholds:
-        top = max(spec.thresholds, key=lambda t: Severity(t.severity).rank)
-        level = (Severity(top.severity), top.value)
-    else:
-        assert spec.adaptive is not None
-        top_dev = max(spec.adaptive.deviations, key=lambda d: Severity(d.severity).rank)
-        level = (Severity(top_dev.severity), math.nan)
-    return Rules(
-        for_=spec.for_.delta,
-        keep_firing_for=spec.keep_firing_for.delta,
-        no_data_state=spec.no_data_state,
-        error_state=spec.error_state,
-        no_data_level=level,
-    )
 
 
 class PolicyEvaluator:

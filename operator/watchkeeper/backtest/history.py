@@ -1,0 +1,61 @@
+"""What Prometheus held for a policy's queries, on the policy's own evaluation grid.
+
+The grid is the scheduler's: the policy's interval, shifted by the same stable offset
+(engine.schedule, keyed as the runtime keys it), so a replay evaluates at the very
+instants the live operator did."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from watchkeeper.api.alertpolicy import AlertPolicySpec
+from watchkeeper.backtest.alerts import Answer
+from watchkeeper.engine.observations import Series, adaptive_queries
+from watchkeeper.engine.schedule import next_due, offset_of
+from watchkeeper.prometheus.ranges import RangeData, RangeFailure, RangeReader
+
+TINY = timedelta(microseconds=1)
+
+
+def evaluation_grid(
+    start: datetime, end: datetime, interval: timedelta, offset_key: str
+) -> list[datetime]:
+    """The instants in [start, end] on the grid epoch + offset_of(offset_key) + k*interval."""
+    offset = offset_of(offset_key, interval)
+    instants = []
+    due = next_due(start - TINY, interval, offset)
+    while due <= end:
+        instants.append(due)
+        due = next_due(due, interval, offset)
+    return instants
+
+
+def _series(data: RangeData, at: datetime) -> list[Series] | None:
+    samples = data.at(at)
+    return None if samples is None else [(s.labels, s.value) for s in samples]
+
+
+def alert_answers(
+    reader: RangeReader, spec: AlertPolicySpec, grid: Sequence[datetime]
+) -> tuple[list[Answer], list[RangeFailure]]:
+    """The answers of the policy's query (and adaptive band queries) at each instant."""
+    step = spec.evaluation_interval.delta
+    exprs = [spec.query]
+    if spec.adaptive is not None:
+        exprs += list(adaptive_queries(spec.query, spec.adaptive))
+    fetched = [reader.fetch(expr, grid, step) for expr in exprs]
+    failures = [f for data in fetched for f in data.failures]
+    answers = []
+    for at in grid:
+        found = [_series(data, at) for data in fetched]
+        if any(part is None for part in found):
+            error = "; ".join(
+                f.error for data in fetched for f in data.failures if f.start <= at <= f.end
+            )
+            answers.append(Answer(at, None, error=error))
+            continue
+        main, *band = [part or [] for part in found]
+        baseline, stddev = band if band else ([], [])
+        answers.append(Answer(at, main, baseline, stddev))
+    return answers, failures

@@ -1,0 +1,74 @@
+"""One backtest of one policy document, from its manifest to its report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from watchkeeper.api.alertpolicy import AlertPolicySpec
+from watchkeeper.api.timestamps import format_time
+from watchkeeper.backtest.alerts import Answer, replay_alerts
+from watchkeeper.backtest.delivery import Outlets
+from watchkeeper.backtest.history import evaluation_grid
+from watchkeeper.backtest.manifests import (
+    Bundle,
+    ManifestError,
+    name_of,
+    namespace_of,
+)
+from watchkeeper.backtest.report import alert_report
+from watchkeeper.prometheus.ranges import RangeFailure
+
+AlertHistory = Callable[
+    [AlertPolicySpec, Sequence[datetime]], tuple[list[Answer], list[RangeFailure]]
+]
+"""What Prometheus answered for a policy at each instant of a grid (history.alert_answers
+bound to a reader), and the spans whose queries failed."""
+
+
+def header(kind: str, doc: Mapping[str, Any], namespace: str, **window: str) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "namespace": namespace_of(doc, namespace),
+        "name": name_of(doc),
+        "window": window,
+    }
+
+
+def alert_policy(
+    doc: Mapping[str, Any],
+    bundle: Bundle,
+    history: AlertHistory,
+    start: datetime,
+    end: datetime,
+    namespace: str,
+) -> dict[str, Any]:
+    """Replay one AlertPolicy over [start, end]; its report as plain data."""
+    name, ns = name_of(doc), namespace_of(doc, namespace)
+    try:
+        spec = AlertPolicySpec.model_validate(dict(doc.get("spec") or {}))
+    except ValidationError as error:
+        raise ManifestError(
+            f"AlertPolicy {name}: invalid spec: {error.errors()[0]['msg']}"
+        ) from None
+    interval = spec.evaluation_interval
+    grid = evaluation_grid(start, end, interval.delta, spec.query)
+    answers, failures = history(spec, grid)
+    channels = {n: c for (cns, n), c in bundle.channels.items() if cns == ns}
+    ref = spec.routing.escalation_policy_ref
+    chain = bundle.chains.get((ns, ref)) if ref else None
+    outlets = Outlets(ns, channels, (ref, chain) if ref and chain else None)
+    replay = replay_alerts(name, spec, answers, outlets)
+    head = header(
+        "AlertPolicy",
+        doc,
+        namespace,
+        **{"from": format_time(start), "to": format_time(end), "interval": str(interval)},
+    )
+    report = alert_report(head, replay, outlets, failures, start, end, interval.delta)
+    if ref and chain is None:
+        report["dataProblems"]["escalationPolicyWithoutManifest"] = ref
+    return report
