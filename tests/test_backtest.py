@@ -18,8 +18,10 @@ from watchkeeper.backtest import runs
 from watchkeeper.backtest.alerts import Answer
 from watchkeeper.backtest.history import evaluation_grid
 from watchkeeper.backtest.manifests import Bundle, ManifestError, documents
+from watchkeeper.backtest.scaling import ScalingAnswer
 from watchkeeper.cli import main
 from watchkeeper.cli.backtest import render
+from watchkeeper.engine.scaling_metrics import Reading
 from watchkeeper.engine.schedule import next_due, offset_of
 from watchkeeper.prometheus.ranges import MAX_POINTS, RangeFailure, chunks
 
@@ -128,3 +130,52 @@ def test_unreadable_input_is_one_line(tmp_path, capsys):
     assert main(["backtest", "-f", str(bad), "--from", "2026-01-01T00:00:00Z"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("watchkeeper backtest: ") for line in err)
+
+
+def _rps(k: int) -> float:
+    if k < 8:
+        return 150
+    if k < 30:
+        return 1200 if k < 20 else 700
+    return 120
+
+
+def scripted_scaling(spec, grid) -> tuple[list[ScalingAnswer], list[RangeFailure]]:
+    answers = []
+    for k, at in enumerate(grid):
+        if 60 <= k <= 64:
+            reading = Reading(error="Prometheus unreachable: ConnectionError")
+        else:
+            reading = Reading(values=(_rps(k),))
+        answers.append(ScalingAnswer(at, {"rps": reading}))
+    return answers, [RangeFailure(grid[60], grid[64], "Prometheus unreachable: ConnectionError")]
+
+
+def _scaling_report() -> dict:
+    bundle = Bundle.of(documents([str(FIXTURES)]), "default")
+    doc = next(p for p in bundle.policies if p["kind"] == "ScalingPolicy")
+    return runs.scaling_policy(
+        doc, scripted_scaling, START, START + timedelta(minutes=30), "default", 3
+    )
+
+
+def test_scaling_text_report_is_golden():
+    _golden("backtest_scaling.txt", render([_scaling_report()], "text"))
+
+
+def test_scaling_json_report_is_golden():
+    _golden("backtest_scaling.json", render([_scaling_report()], "json"))
+
+
+def test_the_scaling_replay_follows_its_own_decisions():
+    report = _scaling_report()
+    events = report["scaleEvents"]
+    assert events[0]["from"] == 3 and events[0]["to"] > 3
+    assert max(e["to"] for e in events) == 10  # capped at maxReplicas
+    assert events[-1]["to"] == 2  # back to minReplicas once the load is gone
+    chained = all(a["to"] == b["from"] for a, b in itertools.pairwise(events))
+    assert chained, "each scale starts where the previous one left the target"
+    summary = report["summary"]
+    assert summary["secondsAtMax"] > 0 and summary["secondsAtMin"] > 0
+    assert summary["replicaHours"] > 0
+    assert report["dataProblems"]["failedQueries"]

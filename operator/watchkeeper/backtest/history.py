@@ -10,8 +10,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from watchkeeper.api.alertpolicy import AlertPolicySpec
+from watchkeeper.api.scalingpolicy import PredictiveMode, ScalingPolicySpec
 from watchkeeper.backtest.alerts import Answer
+from watchkeeper.backtest.scaling import ScalingAnswer
 from watchkeeper.engine.observations import Series, adaptive_queries
+from watchkeeper.engine.scaling_metrics import Forecast, Reading, forecast_query
 from watchkeeper.engine.schedule import next_due, offset_of
 from watchkeeper.prometheus.ranges import RangeData, RangeFailure, RangeReader
 
@@ -59,3 +62,39 @@ def alert_answers(
         baseline, stddev = band if band else ([], [])
         answers.append(Answer(at, main, baseline, stddev))
     return answers, failures
+
+
+def _reading(data: RangeData, at: datetime) -> Reading:
+    """A metric at one instant as the live scaling evaluation reads it."""
+    samples = data.at(at)
+    if samples is None:
+        return Reading(error="; ".join(f.error for f in data.failures if f.start <= at <= f.end))
+    return Reading(values=tuple(s.value for s in samples))
+
+
+def scaling_answers(
+    reader: RangeReader, spec: ScalingPolicySpec, grid: Sequence[datetime]
+) -> tuple[list[ScalingAnswer], list[RangeFailure]]:
+    """Each metric's reading, and with predictive on its forecasts, at each instant."""
+    step = spec.evaluation_interval.delta
+    metrics = {m.name: reader.fetch(m.query, grid, step) for m in spec.metrics}
+    fetched = list(metrics.values())
+    predictive = spec.predictive
+    ahead: dict[str, RangeData] = {}
+    past: dict[str, RangeData] = {}
+    horizon = predictive.horizon.delta if predictive is not None else timedelta(0)
+    if predictive is not None and predictive.mode != PredictiveMode.OFF:
+        for m in spec.metrics:
+            expr = forecast_query(m.query, predictive.lookback.delta, horizon, step)
+            ahead[m.name] = reader.fetch(expr, grid, step)
+            past[m.name] = reader.fetch(expr, [at - horizon for at in grid], step)
+        fetched += [*ahead.values(), *past.values()]
+    answers = []
+    for at in grid:
+        readings = {name: _reading(data, at) for name, data in metrics.items()}
+        forecasts = {
+            name: Forecast(_reading(ahead[name], at), _reading(past[name], at - horizon))
+            for name in ahead
+        }
+        answers.append(ScalingAnswer(at, readings, forecasts))
+    return answers, [f for data in fetched for f in data.failures]

@@ -186,11 +186,11 @@ def alert_text(report: dict[str, Any]) -> str:
     ]
     if longest is not None:
         lines.append(f"  longest firing {spoken(longest)}, shortest {spoken(shortest)}")
-    lines += _problems_text(report["dataProblems"])
+    lines += problems_text(report["dataProblems"])
     return "\n".join(lines) + "\n"
 
 
-def _problems_text(problems: dict[str, Any]) -> list[str]:
+def problems_text(problems: dict[str, Any]) -> list[str]:
     lines = []
     for span in problems["noData"]:
         lines.append(f"  no data {span['from']} .. {span['to']}")

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from watchkeeper.api.alertpolicy import AlertPolicySpec
+from watchkeeper.api.scalingpolicy import ScalingPolicySpec
 from watchkeeper.api.timestamps import format_time
 from watchkeeper.backtest.alerts import Answer, replay_alerts
 from watchkeeper.backtest.delivery import Outlets
@@ -16,17 +17,23 @@ from watchkeeper.backtest.history import evaluation_grid
 from watchkeeper.backtest.manifests import (
     Bundle,
     ManifestError,
+    first_problem,
     name_of,
     namespace_of,
 )
 from watchkeeper.backtest.report import alert_report
+from watchkeeper.backtest.scaling import ScalingAnswer, replay_scaling
+from watchkeeper.backtest.scaling_report import scaling_report
 from watchkeeper.prometheus.ranges import RangeFailure
 
-AlertHistory = Callable[
-    [AlertPolicySpec, Sequence[datetime]], tuple[list[Answer], list[RangeFailure]]
-]
+Answers = tuple[list[Answer], list[RangeFailure]]
+AlertHistory = Callable[[AlertPolicySpec, Sequence[datetime]], Answers]
 """What Prometheus answered for a policy at each instant of a grid (history.alert_answers
 bound to a reader), and the spans whose queries failed."""
+ScalingHistory = Callable[
+    [ScalingPolicySpec, Sequence[datetime]], tuple[list[ScalingAnswer], list[RangeFailure]]
+]
+"""The same for a ScalingPolicy (history.scaling_answers bound to a reader)."""
 
 
 def header(kind: str, doc: Mapping[str, Any], namespace: str, **window: str) -> dict[str, Any]:
@@ -51,9 +58,7 @@ def alert_policy(
     try:
         spec = AlertPolicySpec.model_validate(dict(doc.get("spec") or {}))
     except ValidationError as error:
-        raise ManifestError(
-            f"AlertPolicy {name}: invalid spec: {error.errors()[0]['msg']}"
-        ) from None
+        raise ManifestError(f"AlertPolicy {name}: invalid spec: {first_problem(error)}") from None
     interval = spec.evaluation_interval
     grid = evaluation_grid(start, end, interval.delta, spec.query)
     answers, failures = history(spec, grid)
@@ -72,3 +77,37 @@ def alert_policy(
     if ref and chain is None:
         report["dataProblems"]["escalationPolicyWithoutManifest"] = ref
     return report
+
+
+def scaling_policy(
+    doc: Mapping[str, Any],
+    history: ScalingHistory,
+    start: datetime,
+    end: datetime,
+    namespace: str,
+    replicas: int | None,
+) -> dict[str, Any]:
+    """Replay one ScalingPolicy over [start, end] from `replicas` (default: its minimum).
+
+    Its grid is keyed by the policy's UID, as the scheduler keys it; a manifest without
+    one (not read from the cluster) gets a grid keyed by its namespace and name."""
+    name, ns = name_of(doc), namespace_of(doc, namespace)
+    try:
+        spec = ScalingPolicySpec.model_validate(dict(doc.get("spec") or {}))
+    except ValidationError as error:
+        raise ManifestError(f"ScalingPolicy {name}: invalid spec: {first_problem(error)}") from None
+    interval = spec.evaluation_interval
+    uid = str((doc.get("metadata") or {}).get("uid") or f"{ns}/{name}")
+    grid = evaluation_grid(start, end, interval.delta, uid)
+    answers, failures = history(spec, grid)
+    first = spec.min_replicas if replicas is None else replicas
+    replay = replay_scaling(spec, answers, first)
+    window = {
+        "from": format_time(start),
+        "to": format_time(end),
+        "interval": str(interval),
+        "replicas": str(first),
+    }
+    return scaling_report(
+        header("ScalingPolicy", doc, namespace, **window), spec, replay, failures, end
+    )

@@ -33,17 +33,19 @@ def _window(args: argparse.Namespace) -> tuple[datetime, datetime]:
 def render(reports: list[dict[str, Any]], output: str) -> str:
     """The reports as text, JSON or YAML."""
     from watchkeeper.backtest.report import alert_text
+    from watchkeeper.backtest.scaling_report import scaling_text
 
     if output == "json":
         return json.dumps({"reports": reports}, indent=2) + "\n"
     if output == "yaml":
         return yaml.safe_dump({"reports": reports}, sort_keys=False, allow_unicode=True)
-    return "\n".join(alert_text(r) for r in reports)
+    texts = {"AlertPolicy": alert_text, "ScalingPolicy": scaling_text}
+    return "\n".join(texts[r["kind"]](r) for r in reports)
 
 
 def _backtest(args: argparse.Namespace) -> int:
     from watchkeeper.backtest import runs
-    from watchkeeper.backtest.history import alert_answers
+    from watchkeeper.backtest.history import alert_answers, scaling_answers
     from watchkeeper.backtest.manifests import Bundle, ManifestError, documents
     from watchkeeper.prometheus.ranges import RangeReader
 
@@ -52,11 +54,16 @@ def _backtest(args: argparse.Namespace) -> int:
         bundle = Bundle.of(documents(args.filename), args.namespace)
         if not bundle.policies:
             raise ValueError("no AlertPolicy or ScalingPolicy in the given manifests")
-        history = partial(alert_answers, RangeReader(args.prometheus))
+        reader = RangeReader(args.prometheus)
+        alerting, scaling = partial(alert_answers, reader), partial(scaling_answers, reader)
         reports = []
         for doc in bundle.policies:
             if doc["kind"] == "AlertPolicy":
-                reports.append(runs.alert_policy(doc, bundle, history, start, end, args.namespace))
+                reports.append(runs.alert_policy(doc, bundle, alerting, start, end, args.namespace))
+            else:
+                reports.append(
+                    runs.scaling_policy(doc, scaling, start, end, args.namespace, args.replicas)
+                )
     except (ManifestError, ValueError) as error:
         print(f"watchkeeper backtest: {error}", file=sys.stderr)
         return 2
@@ -86,6 +93,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     backtest.add_argument(
         "--namespace", "-n", default="default", help="namespace of manifests that name none"
+    )
+    backtest.add_argument(
+        "--replicas",
+        type=int,
+        default=None,
+        help="the scaling target's replicas at the window's start (default: minReplicas)",
     )
     backtest.add_argument("--output", "-o", choices=("text", "json", "yaml"), default="text")
     backtest.set_defaults(handler=_backtest)
