@@ -18,6 +18,9 @@ import pytest
 import yaml
 
 from tests.alerting import alerts, apply, policy, policy_condition
+from tests.test_scalingpolicy import apply as apply_scaling
+from tests.test_scalingpolicy import deployment, scaling_policy, wait_condition
+from tests.test_scalingpolicy import status as scaling_status
 from watchkeeper.api.timestamps import format_time, parse_time
 from watchkeeper.cli import main
 from watchkeeper.engine.schedule import next_due, offset_of
@@ -156,3 +159,82 @@ def test_backtest_transitions_equal_the_live_operators(
     assert len(ours) >= 10
     assert ours == live, f"backtest only: {sorted(ours - live)}; live only: {sorted(live - ours)}"
     assert not report["dataProblems"]["failedQueries"]
+
+
+SCALE_METRIC = "wk_backtest_scale"
+# (intervals to hold, total load; the target is 100 per replica)
+LOAD = [(3, 150), (5, 700), (4, 1200), (5, 50), (3, 50)]
+STEP_LIMITED = {
+    "stabilizationWindow": "0s",
+    "policies": [{"type": "Pods", "value": 3, "period": "3s"}],
+}
+
+
+def test_backtest_scale_events_equal_the_live_operators(
+    operator, prometheus, exporter, kubeconfig, custom_objects, apps_v1, namespace, tmp_path, capsys
+):
+    exporter.set(SCALE_METRIC, 150)
+    prometheus.wait_for(SCALE_METRIC, timeout=20)
+    deployment(apps_v1, namespace, "web", 2)
+    manifest = scaling_policy(
+        "live",
+        SCALE_METRIC,
+        minReplicas=1,
+        maxReplicas=8,
+        evaluationInterval="2s",
+        behavior={"scaleUp": STEP_LIMITED, "scaleDown": STEP_LIMITED},
+    )
+    started = datetime.now(UTC)
+    apply_scaling(kubeconfig, namespace, manifest)
+    created = wait_condition(custom_objects, namespace, "live", "ScalingActive", "ValidMetricFound")
+    uid = created["metadata"]["uid"]
+    offset = offset_of(uid, INTERVAL)
+    try:
+        for hold, load in LOAD:
+            change_at = next_due(datetime.now(UTC), INTERVAL, offset) + INTERVAL / 4
+            time.sleep(max((change_at - datetime.now(UTC)).total_seconds(), 0))
+            exporter.set(SCALE_METRIC, load)
+            time.sleep(hold * INTERVAL.total_seconds() - INTERVAL.total_seconds() / 2)
+        time.sleep(INTERVAL.total_seconds())
+    finally:
+        exporter.remove(SCALE_METRIC)
+    ended = datetime.now(UTC) - INTERVAL
+    live = [
+        h
+        for h in scaling_status(custom_objects, namespace, "live").get("history", [])
+        if parse_time(h["time"]) <= ended
+    ]
+
+    source = tmp_path / "scaling.yaml"
+    metadata = {"name": "live", "namespace": namespace, "uid": uid}
+    source.write_text(yaml.safe_dump({**manifest, "metadata": metadata}))
+    capsys.readouterr()
+    code = main(
+        [
+            "backtest",
+            "-f",
+            str(source),
+            "--from",
+            format_time(started),
+            "--to",
+            format_time(ended),
+            "--prometheus",
+            prometheus.url,
+            "--replicas",
+            "2",
+            "-o",
+            "json",
+        ]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)["reports"][0]
+    ours = report["scaleEvents"]
+    assert [(e["from"], e["to"], e["reason"]) for e in ours] == [
+        (h["from"], h["to"], h["reason"]) for h in live
+    ]
+    assert len(ours) >= 4 and max(e["to"] for e in ours) == 8 and ours[-1]["to"] == 1
+    # the live evaluation reads the clock when it starts (its due instant plus the
+    # scheduler's lag); the replay evaluates at the due instant itself
+    for event, happened in zip(ours, live, strict=True):
+        lag = (parse_time(happened["time"]) - parse_time(event["time"])).total_seconds()
+        assert 0 <= lag < INTERVAL.total_seconds() / 4, (event, happened)
