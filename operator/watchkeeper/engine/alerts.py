@@ -97,7 +97,7 @@ def rules_of(spec: AlertPolicySpec) -> Rules:
     """The state-machine rules of a policy; no data and errors fire at its top severity."""
     if spec.thresholds:
         top = max(spec.thresholds, key=lambda t: Severity(t.severity).rank)
-        level = (Severity(top.severity), top.value)
+        level = (Severity(top.severity), math.nan if top.value is None else top.value)
     else:
         assert spec.adaptive is not None
         top_dev = max(spec.adaptive.deviations, key=lambda d: Severity(d.severity).rank)
