@@ -22,13 +22,15 @@ from watchkeeper.engine.observations import DuplicateSeries, Series, observation
 
 @dataclass(frozen=True)
 class Answer:
-    """What the policy's queries returned at one instant; `series` is None when a query
-    failed (then `error` says why)."""
+    """What the policy's queries (and an adaptive band's baseline, sigma and points
+    queries) returned at one instant; `series` is None when a query failed (then `error`
+    says why)."""
 
     at: datetime
     series: Sequence[Series] | None
     baseline: Sequence[Series] = ()
-    stddev: Sequence[Series] = ()
+    sigma: Sequence[Series] = ()
+    points: Sequence[Series] = ()
     error: str = ""
 
 
@@ -72,7 +74,9 @@ def replay_alerts(
             replay.failed.append((at, answer.error))
         else:
             try:
-                observed = observations(spec, answer.series, answer.baseline, answer.stddev)
+                observed = observations(
+                    spec, answer.series, answer.baseline, answer.sigma, answer.points
+                )
             except DuplicateSeries as duplicates:
                 replay.failed.append((at, str(duplicates)))
             if observed == []:

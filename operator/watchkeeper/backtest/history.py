@@ -46,7 +46,8 @@ def alert_answers(
     step = spec.evaluation_interval.delta
     exprs = [spec.query]
     if spec.adaptive is not None:
-        exprs += list(adaptive_queries(spec.query, spec.adaptive))
+        band = adaptive_queries(spec.query, spec.adaptive)
+        exprs += [band.baseline, band.sigma, band.points]
     fetched = [reader.fetch(expr, grid, step) for expr in exprs]
     failures = [f for data in fetched for f in data.failures]
     answers = []
@@ -58,9 +59,9 @@ def alert_answers(
             )
             answers.append(Answer(at, None, error=error))
             continue
-        main, *band = [part or [] for part in found]
-        baseline, stddev = band if band else ([], [])
-        answers.append(Answer(at, main, baseline, stddev))
+        main, *extra = [part or [] for part in found]
+        baseline, sigma, points = extra or ([], [], [])
+        answers.append(Answer(at, main, baseline, sigma, points))
     return answers, failures
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from watchkeeper.api.alertpolicy import AlertPolicySpec
 from watchkeeper.engine.alert_records import label_value
 from watchkeeper.engine.alerts import Observation, evaluate, expired, rules_of
+from watchkeeper.engine.bands import BandSummary, summarize
 from watchkeeper.engine.observations import DuplicateSeries, Series, adaptive_queries, observations
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.secrets import SecretUnavailable
@@ -31,6 +32,13 @@ from watchkeeper.runtime.services import PolicyRef, Services
 LOGGER = logging.getLogger("watchkeeper.evaluation")
 
 
+def bands_of(spec: AlertPolicySpec, observed: list[Observation] | None) -> BandSummary | None:
+    """An adaptive policy's bands at this evaluation; None without a band or a result."""
+    if spec.adaptive is None or observed is None:
+        return None
+    return summarize([(o.labels, o.value, o.band) for o in observed if o.band is not None])
+
+
 class PolicyEvaluator:
     """The evaluations of one policy."""
 
@@ -42,7 +50,13 @@ class PolicyEvaluator:
         self.health: Health = services.health
         self.alerts = AlertWriter(services, policy)
         self.notifier = AlertNotifier(services, policy, self.alerts)
-        self.status = PolicyStatusWriter(services.kube, policy.namespace, policy.name, conditions)
+        self.status = PolicyStatusWriter(
+            services.kube,
+            policy.namespace,
+            policy.name,
+            conditions,
+            timedelta(seconds=services.config.status_heartbeat),
+        )
         self._loaded = False
 
     def _load(self) -> None:
@@ -74,6 +88,7 @@ class PolicyEvaluator:
         self.health.report("prometheus", reason != "PrometheusUnavailable", error)
         if observed == []:
             reason = "NoData"
+        bands = bands_of(spec, observed)
         result = evaluate(self.alerts.instances, observed, rules_of(spec), at)
         retention = timedelta(seconds=self.services.config.alert_retention)
         gone = expired(result.instances, retention, at)
@@ -98,6 +113,7 @@ class PolicyEvaluator:
                 self.alerts.template_errors,
                 self.alerts.write_errors,
                 late,
+                bands,
             )
         )
 
@@ -122,5 +138,11 @@ class PolicyEvaluator:
         found = await series(spec.query)
         if spec.adaptive is None:
             return observations(spec, found)
-        baseline_expr, stddev_expr = adaptive_queries(spec.query, spec.adaptive)
-        return observations(spec, found, await series(baseline_expr), await series(stddev_expr))
+        band = adaptive_queries(spec.query, spec.adaptive)
+        return observations(
+            spec,
+            found,
+            await series(band.baseline),
+            await series(band.sigma),
+            await series(band.points),
+        )

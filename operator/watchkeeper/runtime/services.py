@@ -14,6 +14,7 @@ from watchkeeper.prometheus.client import PrometheusClient
 from watchkeeper.runtime.config import OperatorConfig
 from watchkeeper.runtime.health import Health
 from watchkeeper.runtime.objects import ObjectCache
+from watchkeeper.runtime.workloads import WorkloadIndex
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,5 @@ class Services:
     """User templates, rendered off the event loop within --template-timeout."""
     alert_key: bytes
     """Signs every Alert status the operator writes (`status.proof`); never logged."""
+    workloads: WorkloadIndex
+    """Scale targets and other autoscalers, from kopf's indexes."""
