@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from watchkeeper.cli import ack, backtest, crds, imports, run
+from watchkeeper.cli import ack, backtest, crds, history, imports, run
 from watchkeeper.cli.crds import render_crds
 
-COMMANDS = (run, ack, backtest, imports, crds)
+COMMANDS = (run, ack, backtest, history, imports, crds)
 
 __all__ = ["build_parser", "main", "render_crds"]
 

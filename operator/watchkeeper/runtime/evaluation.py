@@ -24,7 +24,7 @@ from watchkeeper.prometheus.client import PrometheusError, QueryRejected
 from watchkeeper.runtime.alert_writer import AlertWriter
 from watchkeeper.runtime.connections import resolve_connection
 from watchkeeper.runtime.health import Health
-from watchkeeper.runtime.metrics import EVALUATION_SECONDS, EVALUATIONS
+from watchkeeper.runtime.metrics import ALERT_STATES, EVALUATION_SECONDS, EVALUATIONS
 from watchkeeper.runtime.notifier import AlertNotifier
 from watchkeeper.runtime.policy_status import PolicyStatusWriter
 from watchkeeper.runtime.services import PolicyRef, Services
@@ -66,6 +66,7 @@ class PolicyEvaluator:
             self._loaded = True
 
     async def stop(self) -> None:
+        ALERT_STATES.forget(self.policy.namespace, self.policy.name)
         await self.notifier.stop()
 
     async def evaluate(self, spec: AlertPolicySpec, at: datetime, lag: float) -> None:
@@ -90,6 +91,7 @@ class PolicyEvaluator:
             reason = "NoData"
         bands = bands_of(spec, observed)
         result = evaluate(self.alerts.instances, observed, rules_of(spec), at)
+        ALERT_STATES.update(self.policy.namespace, self.policy.name, result)
         retention = timedelta(seconds=self.services.config.alert_retention)
         gone = expired(result.instances, retention, at)
         try:
