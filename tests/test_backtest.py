@@ -179,3 +179,21 @@ def test_the_scaling_replay_follows_its_own_decisions():
     assert summary["secondsAtMax"] > 0 and summary["secondsAtMin"] > 0
     assert summary["replicaHours"] > 0
     assert report["dataProblems"]["failedQueries"]
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n" and header[12:16] == b"IHDR"
+    return int.from_bytes(header[16:20], "big"), int.from_bytes(header[20:24], "big")
+
+
+def test_plots_are_drawn(tmp_path):
+    bundle = Bundle.of(documents([str(FIXTURES)]), "default")
+    alert_png, scaling_png = tmp_path / "alert.png", tmp_path / "scaling.png"
+    runs.alert_policy(bundle.policies[0], bundle, scripted, START, END, "default", alert_png)
+    doc = next(p for p in bundle.policies if p["kind"] == "ScalingPolicy")
+    end = START + timedelta(minutes=30)
+    runs.scaling_policy(doc, scripted_scaling, START, end, "default", 3, scaling_png)
+    for png in (alert_png, scaling_png):
+        assert _png_size(png) == (1000, 400)
+        assert 10_000 < png.stat().st_size < 500_000  # lines and shading, not a blank canvas

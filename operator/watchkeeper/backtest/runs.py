@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -52,8 +53,9 @@ def alert_policy(
     start: datetime,
     end: datetime,
     namespace: str,
+    plot_to: Path | None = None,
 ) -> dict[str, Any]:
-    """Replay one AlertPolicy over [start, end]; its report as plain data."""
+    """Replay one AlertPolicy over [start, end]; its report as plain data (and a plot)."""
     name, ns = name_of(doc), namespace_of(doc, namespace)
     try:
         spec = AlertPolicySpec.model_validate(dict(doc.get("spec") or {}))
@@ -67,6 +69,10 @@ def alert_policy(
     chain = bundle.chains.get((ns, ref)) if ref else None
     outlets = Outlets(ns, channels, (ref, chain) if ref and chain else None)
     replay = replay_alerts(name, spec, answers, outlets)
+    if plot_to is not None:
+        from watchkeeper.backtest.plot import alert_plot
+
+        alert_plot(plot_to, f"AlertPolicy {ns}/{name}", spec, answers, replay)
     head = header(
         "AlertPolicy",
         doc,
@@ -86,6 +92,7 @@ def scaling_policy(
     end: datetime,
     namespace: str,
     replicas: int | None,
+    plot_to: Path | None = None,
 ) -> dict[str, Any]:
     """Replay one ScalingPolicy over [start, end] from `replicas` (default: its minimum).
 
@@ -102,6 +109,10 @@ def scaling_policy(
     answers, failures = history(spec, grid)
     first = spec.min_replicas if replicas is None else replicas
     replay = replay_scaling(spec, answers, first)
+    if plot_to is not None:
+        from watchkeeper.backtest.plot import scaling_plot
+
+        scaling_plot(plot_to, f"ScalingPolicy {ns}/{name}", spec, answers, replay)
     window = {
         "from": format_time(start),
         "to": format_time(end),

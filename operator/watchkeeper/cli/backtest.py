@@ -9,6 +9,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -28,6 +29,15 @@ def _window(args: argparse.Namespace) -> tuple[datetime, datetime]:
     if end <= start:
         raise ValueError("the window is empty: --from must be before --to")
     return start, end
+
+
+def plot_path(base: str, index: int, doc: dict[str, Any]) -> Path:
+    """The first policy's plot goes to `base`; the others beside it, named after them."""
+    path = Path(base)
+    if index == 0:
+        return path
+    name = str((doc.get("metadata") or {}).get("name") or index)
+    return path.with_name(f"{path.stem}-{name}{path.suffix or '.png'}")
 
 
 def render(reports: list[dict[str, Any]], output: str) -> str:
@@ -57,12 +67,17 @@ def _backtest(args: argparse.Namespace) -> int:
         reader = RangeReader(args.prometheus)
         alerting, scaling = partial(alert_answers, reader), partial(scaling_answers, reader)
         reports = []
-        for doc in bundle.policies:
+        for index, doc in enumerate(bundle.policies):
+            plot = plot_path(args.plot, index, doc) if args.plot else None
             if doc["kind"] == "AlertPolicy":
-                reports.append(runs.alert_policy(doc, bundle, alerting, start, end, args.namespace))
+                reports.append(
+                    runs.alert_policy(doc, bundle, alerting, start, end, args.namespace, plot)
+                )
             else:
                 reports.append(
-                    runs.scaling_policy(doc, scaling, start, end, args.namespace, args.replicas)
+                    runs.scaling_policy(
+                        doc, scaling, start, end, args.namespace, args.replicas, plot
+                    )
                 )
     except (ManifestError, ValueError) as error:
         print(f"watchkeeper backtest: {error}", file=sys.stderr)
@@ -99,6 +114,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=int,
         default=None,
         help="the scaling target's replicas at the window's start (default: minReplicas)",
+    )
+    backtest.add_argument(
+        "--plot", default=None, help="draw each policy's replay to this PNG (1000x400)"
     )
     backtest.add_argument("--output", "-o", choices=("text", "json", "yaml"), default="text")
     backtest.set_defaults(handler=_backtest)
