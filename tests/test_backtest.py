@@ -23,7 +23,7 @@ from watchkeeper.cli import main
 from watchkeeper.cli.backtest import render
 from watchkeeper.engine.scaling_metrics import Reading
 from watchkeeper.engine.schedule import next_due, offset_of
-from watchkeeper.prometheus.ranges import MAX_POINTS, RangeFailure, chunks
+from watchkeeper.prometheus.ranges import MAX_POINTS, RangeFailure, RangeReader, chunks, to_millis
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "backtest_fixtures.yaml"
@@ -197,3 +197,21 @@ def test_plots_are_drawn(tmp_path):
     for png in (alert_png, scaling_png):
         assert _png_size(png) == (1000, 400)
         assert 10_000 < png.stat().st_size < 500_000  # lines and shading, not a blank canvas
+
+
+@pytest.mark.prometheus
+def test_a_long_window_is_split_under_the_points_limit(prometheus):
+    """13,000 one-second instants: one request would be refused by Prometheus."""
+    seen: list[tuple[int, int]] = []
+    reader = RangeReader(
+        prometheus.url, progress=lambda expr, done, total: seen.append((done, total))
+    )
+    grid = [START + timedelta(seconds=k) for k in range(13_000)]
+    data = reader.fetch("vector(1)", grid, timedelta(seconds=1))
+    assert not data.failures
+    assert seen == [(1, 2), (2, 2)]
+    assert sorted(data.values) == [to_millis(at) for at in grid]
+    assert all(at.value == 1 for at in data.at(grid[-1]) or [])
+    refused = RangeReader(prometheus.url).fetch("rate(up[1m]", grid[:3], timedelta(seconds=1))
+    assert refused.failures and refused.at(grid[0]) is None
+    assert "HTTP Status Code 400" in refused.failures[0].error

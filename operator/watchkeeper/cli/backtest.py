@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -29,6 +30,24 @@ def _window(args: argparse.Namespace) -> tuple[datetime, datetime]:
     if end <= start:
         raise ValueError("the window is empty: --from must be before --to")
     return start, end
+
+
+def progress_bar() -> Callable[[str, int, int], None] | None:
+    """On a terminal, a line that shows how far a long window's range queries got."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(expr: str, done: int, total: int) -> None:
+        if total < 2:
+            return
+        width = 30
+        bar = "#" * (width * done // total)
+        label = " ".join(expr.split())[:40]
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\r[{bar:<{width}}] {done}/{total} {label}{end}")
+        sys.stderr.flush()
+
+    return show
 
 
 def plot_path(base: str, index: int, doc: dict[str, Any]) -> Path:
@@ -64,7 +83,7 @@ def _backtest(args: argparse.Namespace) -> int:
         bundle = Bundle.of(documents(args.filename), args.namespace)
         if not bundle.policies:
             raise ValueError("no AlertPolicy or ScalingPolicy in the given manifests")
-        reader = RangeReader(args.prometheus)
+        reader = RangeReader(args.prometheus, progress=progress_bar())
         alerting, scaling = partial(alert_answers, reader), partial(scaling_answers, reader)
         reports = []
         for index, doc in enumerate(bundle.policies):

@@ -23,8 +23,8 @@ from watchkeeper.prometheus.client import Sample
 MAX_POINTS = 11_000
 """Prometheus refuses a range query with more points per series than this."""
 
-Progress = Callable[[int, int], None]
-"""Called with (chunks done, chunks in all) after each request."""
+Progress = Callable[[str, int, int], None]
+"""Called with (expression, chunks done, chunks in all) after each request."""
 
 
 def to_millis(at: datetime) -> int:
@@ -71,18 +71,22 @@ class RangeReader:
     """Range queries against one Prometheus."""
 
     def __init__(
-        self, url: str, headers: Mapping[str, str] | None = None, timeout: float = 30.0
+        self,
+        url: str,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 30.0,
+        progress: Progress | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self._client = PrometheusConnect(url=self.url, headers=dict(headers or {}))
         self._timeout = timeout
+        self._progress = progress
 
     def fetch(
         self,
         expr: str,
         grid: Sequence[datetime],
         step: timedelta,
-        progress: Progress | None = None,
     ) -> RangeData:
         """`expr` at every instant of `grid` (start + k*step), in as few requests as fit."""
         data = RangeData(expr)
@@ -101,8 +105,8 @@ class RangeReader:
                 start, end = from_millis(run[0]), from_millis(run[-1])
                 data.failures.append(RangeFailure(start, end, _describe(error)))
                 data.failed.update(run)
-            if progress is not None:
-                progress(done, len(runs))
+            if self._progress is not None:
+                self._progress(expr, done, len(runs))
         return data
 
     def _query(self, expr: str, start_ms: int, end_ms: int, step_ms: int) -> list[dict]:  # type: ignore[type-arg]
