@@ -35,7 +35,7 @@ def scraper(operator, tmp_path):
 
 
 def test_history_reads_back_what_the_operator_exported(
-    operator, exporter, prometheus, scraper, kubeconfig, custom_objects, namespace, capsys
+    operator, exporter, prometheus, scraper, kubeconfig, custom_objects, namespace, capsys, tmp_path
 ):
     exporter.set(METRIC, 1, {"queue": "orders"})
     prometheus.wait_for(METRIC, timeout=20)
@@ -60,7 +60,9 @@ def test_history_reads_back_what_the_operator_exported(
 
     capsys.readouterr()
     args = ["history", "depth", "-n", namespace, "--since", "5m", "--prometheus", scraper.url]
-    assert main([*args, "-o", "json"]) == 0
+    plot = tmp_path / "history.png"
+    assert main([*args, "-o", "json", "--plot", str(plot)]) == 0
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 5_000
     report = json.loads(capsys.readouterr().out)
     [depth] = report["policies"]
     summary = depth["summary"]

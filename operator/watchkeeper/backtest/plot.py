@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.dates import date2num
@@ -16,6 +17,7 @@ from matplotlib.figure import Figure
 
 from watchkeeper.api.alertpolicy import AlertPolicySpec
 from watchkeeper.api.scalingpolicy import ScalingPolicySpec
+from watchkeeper.api.timestamps import parse_time
 from watchkeeper.backtest.alerts import AlertReplay, Answer
 from watchkeeper.backtest.scaling import ScalingAnswer, ScalingReplay
 
@@ -140,3 +142,22 @@ def _finish(figure: Figure, axes: Axes, title: str, path: Path) -> None:
     figure.autofmt_xdate()
     figure.tight_layout()
     figure.savefig(path)
+
+
+def history_plot(path: Path, report: dict[str, Any]) -> None:
+    """One row per alert: its pending (yellow) and firing (by severity) spans."""
+    figure, axes = _canvas()
+    end = parse_time(report["window"]["to"])
+    rows: list[str] = []
+    for policy in report["policies"]:
+        for span in policy["timeline"]:
+            row = f"{policy['policy']} {span['alert']}"
+            if row not in rows:
+                rows.append(row)
+            start, until = parse_time(span["from"]), parse_time(span["to"]) if span["to"] else end
+            colour = COLOURS.get(span["severity"], "grey") if span["state"] == "firing" else "gold"
+            width = _x(until) - _x(start)
+            axes.broken_barh([(_x(start), width)], (rows.index(row) - 0.4, 0.8), color=colour)
+    axes.set_yticks(range(len(rows)), rows, fontsize="small")
+    axes.set_xlim(_x(parse_time(report["window"]["from"])), _x(end))
+    _finish(figure, axes, f"Alert history of namespace {report['namespace']}", path)

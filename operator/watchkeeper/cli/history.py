@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -60,6 +61,10 @@ def _history(args: argparse.Namespace) -> int:
         return 2
     reader = RangeReader(args.prometheus)
     report = history_report(reader, args.namespace, args.policy, start, end)
+    if args.plot:
+        from watchkeeper.backtest.plot import history_plot
+
+        history_plot(Path(args.plot), report)
     if args.output == "json":
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
     elif args.output == "yaml":
@@ -81,5 +86,6 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         default=os.environ.get("WATCHKEEPER_PROMETHEUS_URL", "http://localhost:9090"),
         help="the Prometheus that scrapes the operator (env WATCHKEEPER_PROMETHEUS_URL)",
     )
+    history.add_argument("--plot", default=None, help="draw the timeline to this PNG")
     history.add_argument("--output", "-o", choices=("text", "json", "yaml"), default="text")
     history.set_defaults(handler=_history)
