@@ -59,7 +59,7 @@ def test_parse_duration(text: str, expected: float) -> None:
     assert parse_duration(text) == timedelta(seconds=expected)
 
 
-@pytest.mark.parametrize("text", ["", "5", "m", "5 m", "1m1h", "-5s", "1d", "5min"])
+@pytest.mark.parametrize("text", ["", "5", "m", "5 m", "1m1h", "-5s", "1d6h", "5min"])
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration(text)

@@ -25,6 +25,8 @@ PROMISED = (
     "watchkeeper_component_up",
     "watchkeeper_leader",
     "watchkeeper_alert_evaluations_total",
+    "watchkeeper_alert",
+    "watchkeeper_alert_transitions_total",
     "watchkeeper_alert_evaluation_seconds_count",
     "watchkeeper_reconciles_total",
 )

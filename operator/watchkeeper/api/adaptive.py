@@ -10,14 +10,14 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from .common import Between, Duration, Severity, WatchkeeperModel, cel
+from .common import Between, Duration, Severity, WatchkeeperModel, cel, cel_millis
 
 LIST_MAP_BY_SEVERITY: dict[str, Any] = {
     "x-kubernetes-list-type": "map",
     "x-kubernetes-list-map-keys": ["severity"],
 }
 
-_STEP_IN_WINDOW = "duration(self.step) < duration(self.window)"
+_STEP_IN_WINDOW = f"{cel_millis('self.step')} < {cel_millis('self.window')}"
 _STEP_IN_WINDOW_MESSAGE = "step must be shorter than window"
 
 
@@ -64,16 +64,15 @@ def unreachable_deviation(adaptive: Adaptive) -> Deviation | None:
     return next((d for d in adaptive.deviations if d.value * d.value > most), None)
 
 
-_MS = "duration(self.{}).getMilliseconds()"
-_POINTS = f"({_MS.format('window')} / {_MS.format('step')})"
+_POINTS = f"({cel_millis('self.window')} / {cel_millis('self.step')})"
 _MIN_POINTS_REACHABLE = f"!has(self.minPoints) || self.minPoints <= {_POINTS}"
 _MIN_POINTS_MESSAGE = "minPoints must be at most window/step, the points the window holds"
 _SEASON_HOLDS_WINDOW = (
-    "!has(self.seasonality) || duration(self.window) <= duration(self.seasonality)"
+    f"!has(self.seasonality) || {cel_millis('self.window')} <= {cel_millis('self.seasonality')}"
 )
 _SEASON_MESSAGE = "window must not be longer than seasonality (it is centred one season back)"
 _REACHABLE = (
-    "!has(self.baselineGap) || duration(self.baselineGap) > duration('0s') || "
+    f"!has(self.baselineGap) || {cel_millis('self.baselineGap')} > 0 || "
     f"self.deviations.all(d, d.value * d.value <= double{_POINTS})"
 )
 _REACHABLE_MESSAGE = (

@@ -36,6 +36,9 @@ class Comparison(StrEnum):
     LESS_OR_EQUAL = "LessOrEqual"
     EQUAL = "Equal"
     NOT_EQUAL = "NotEqual"
+    ANY = "Any"
+    """Every series the query returns is an alert at the one threshold's severity (PromQL
+    that filters by itself: `up == 0`, `absent(...)`, `a unless b`)."""
 
     @property
     def ascending(self) -> bool | None:
@@ -65,9 +68,11 @@ class Threshold(WatchkeeperModel):
     """The value at which a severity is reached."""
 
     severity: Severity = Field(description="Warning, Critical or Emergency.")
-    value: float = Field(
+    value: float | None = Field(
+        default=None,
         allow_inf_nan=False,
-        description="The series is at this severity when `value <comparison> this`; finite.",
+        description="The series is at this severity when `value <comparison> this`; finite. "
+        "Required, except with the comparison Any, which has none.",
     )
 
 
@@ -91,12 +96,19 @@ class Routing(WatchkeeperModel):
 _THRESHOLD_ORDER = (
     "!has(self.thresholds) || self.thresholds.all(a, self.thresholds.all(b, "
     f"{_SEVERITY_RANK}[a.severity] < {_SEVERITY_RANK}[b.severity] ? "
-    "(self.comparison in ['GreaterThan', 'GreaterOrEqual'] ? a.value < b.value : "
+    "(!has(a.value) || !has(b.value) ? true : "
+    "self.comparison in ['GreaterThan', 'GreaterOrEqual'] ? a.value < b.value : "
     "self.comparison in ['LessThan', 'LessOrEqual'] ? a.value > b.value : true) : true))"
 )
 _DEVIATION_ORDER = (
     "!has(self.adaptive) || self.adaptive.deviations.all(a, self.adaptive.deviations.all(b, "
     f"{_SEVERITY_RANK}[a.severity] < {_SEVERITY_RANK}[b.severity] ? a.value < b.value : true))"
+)
+
+
+_ANY_RULE = (
+    "the comparison Any takes exactly one entry in thresholds, without a value; "
+    "the other comparisons need a value in every entry"
 )
 
 
@@ -118,7 +130,13 @@ class AlertPolicySpec(SpecModel):
             ".thresholds",
         ),
         cel(
-            "!has(self.adaptive) || !(self.comparison in ['Equal', 'NotEqual'])",
+            "!has(self.thresholds) || (self.comparison == 'Any' ? size(self.thresholds) == 1"
+            " && self.thresholds.all(t, !has(t.value)) : self.thresholds.all(t, has(t.value)))",
+            _ANY_RULE,
+            ".thresholds",
+        ),
+        cel(
+            "!has(self.adaptive) || !(self.comparison in ['Equal', 'NotEqual', 'Any'])",
             "adaptive needs a directed comparison (GreaterThan, LessThan, ...)",
             ".comparison",
         ),
@@ -186,12 +204,18 @@ class AlertPolicySpec(SpecModel):
     def _check_levels(self) -> AlertPolicySpec:
         levels = self.thresholds or []
         _check_unique("thresholds", (t.severity for t in levels))
+        anything = Comparison(self.comparison) == Comparison.ANY
+        if levels and (
+            any((t.value is None) != anything for t in levels) or (anything and len(levels) > 1)
+        ):
+            raise ValueError(_ANY_RULE)
         ordered = sorted(levels, key=lambda t: Severity(t.severity).rank)
         direction = Comparison(self.comparison).ascending
         if direction is None and len(levels) > 1:
             raise ValueError("Equal and NotEqual take exactly one entry in thresholds")
         if direction is not None:
             for low, high in pairwise(ordered):
+                assert high.value is not None and low.value is not None
                 worse = high.value > low.value if direction else high.value < low.value
                 if not worse:
                     raise ValueError(

@@ -29,11 +29,15 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 CATEGORY = "watchkeeper"
 
-# One pattern for every duration in the API: Go/Prometheus style units, largest first.
-DURATION_PATTERN = r"^([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$"
+# One pattern for every duration in the API: Go's units, largest first (1h30m), or one
+# number of Prometheus's days, weeks or years (1d, 2w, 1y).
+DURATION_PATTERN = r"^([0-9]+[ywd]|([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?)$"
 _DURATION_RE = re.compile(DURATION_PATTERN)
-_UNIT_MILLISECONDS = {"h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1}
-_PART_RE = re.compile(r"([0-9]+)(ms|h|m|s)")
+_HOURS = {"y": 365 * 24, "w": 7 * 24, "d": 24}
+_UNIT_MILLISECONDS = {"h": 3_600_000, "m": 60_000, "s": 1000, "ms": 1} | {
+    unit: hours * 3_600_000 for unit, hours in _HOURS.items()
+}
+_PART_RE = re.compile(r"([0-9]+)(ms|[ywdhms])")
 # The longest duration Go (and so CEL on the API server) can represent.
 _LONGEST = timedelta(hours=2_562_047)
 
@@ -42,11 +46,11 @@ INT32_MAX = 2**31 - 1
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse a duration such as ``30s``, ``5m`` or ``1h30m`` into a timedelta."""
+    """Parse a duration such as ``30s``, ``5m``, ``1h30m`` or ``1w`` into a timedelta."""
     if not text or not _DURATION_RE.fullmatch(text):
         raise ValueError(
-            f"{text!r} is not a duration: use a number with a unit h, m, s or ms, "
-            "largest first, e.g. 30s, 5m, 1h30m"
+            f"{text!r} is not a duration: use numbers with units h, m, s, ms, largest "
+            "first (30s, 5m, 1h30m), or one number of days, weeks or years (1d, 2w, 1y)"
         )
     millis = sum(int(n) * _UNIT_MILLISECONDS[unit] for n, unit in _PART_RE.findall(text))
     if millis > _LONGEST // timedelta(milliseconds=1):
@@ -78,6 +82,19 @@ class Duration(str):
 LIMITS_KEY = "x-watchkeeper-limits"
 """JSON-schema key carrying a duration's limits in words; the CRD generator moves it into
 the field's description (`kubectl explain`, docs/reference.md)."""
+
+
+def cel_millis(field: str) -> str:
+    """CEL for the milliseconds of the duration in string `field` (e.g. ``self``). CEL's
+    duration() reads Go's units only: a number of days, weeks or years is multiplied out."""
+    unit_ms = " : ".join(
+        f"{field}.endsWith('{unit}') ? {hours * 3_600_000}" for unit, hours in _HOURS.items()
+    )
+    number = f"int({field}.substring(0, size({field}) - 1))"
+    return (
+        f"({field}.matches('[ywd]$') ? {number} * ({unit_ms} : 0)"
+        f" : duration({field}).getMilliseconds())"
+    )
 
 
 @dataclass(frozen=True)
@@ -119,10 +136,11 @@ class Between:
     ) -> dict[str, Any]:
         found: dict[str, Any] = handler(schema)
         above = ">" if self.low_excluded else ">="
-        rule = (
-            f"duration(self) {above} duration('{self.low}') && "
-            f"duration(self) <= duration('{self.high}')"
+        value = cel_millis("self")
+        low, high = (
+            parse_duration(limit) // timedelta(milliseconds=1) for limit in (self.low, self.high)
         )
+        rule = f"{value} {above} {low} && {value} <= {high}"
         found["x-kubernetes-validations"] = [cel(rule, self.words)]
         found[LIMITS_KEY] = self.words
         return found

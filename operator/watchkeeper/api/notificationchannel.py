@@ -19,6 +19,7 @@ from .common import (
     WatchkeeperModel,
     age_column,
     cel,
+    cel_millis,
     conditions_field,
     ready_column,
 )
@@ -193,7 +194,7 @@ class RateLimit(WatchkeeperModel):
     )
 
 
-_BACKOFF_ORDER = "duration(self.initialBackoff) <= duration(self.maxBackoff)"
+_BACKOFF_ORDER = f"{cel_millis('self.initialBackoff')} <= {cel_millis('self.maxBackoff')}"
 _BACKOFF_ORDER_MESSAGE = "initialBackoff must not exceed maxBackoff"
 
 

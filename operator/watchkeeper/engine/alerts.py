@@ -8,13 +8,14 @@ the new instances and the transitions. Each series is keyed by its label set.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from watchkeeper.api.alert import AlertState
-from watchkeeper.api.alertpolicy import ErrorState, NoDataState
+from watchkeeper.api.alertpolicy import AlertPolicySpec, ErrorState, NoDataState
 from watchkeeper.api.common import Severity
 from watchkeeper.engine.bands import Band
 from watchkeeper.engine.levels import Levels
@@ -95,6 +96,24 @@ class Rules:
     no_data_state: NoDataState
     error_state: ErrorState
     no_data_level: tuple[Severity, float]
+
+
+def rules_of(spec: AlertPolicySpec) -> Rules:
+    """The state-machine rules of a policy; no data and errors fire at its top severity."""
+    if spec.thresholds:
+        top = max(spec.thresholds, key=lambda t: Severity(t.severity).rank)
+        level = (Severity(top.severity), math.nan if top.value is None else top.value)
+    else:
+        assert spec.adaptive is not None
+        top_dev = max(spec.adaptive.deviations, key=lambda d: Severity(d.severity).rank)
+        level = (Severity(top_dev.severity), math.nan)
+    return Rules(
+        for_=spec.for_.delta,
+        keep_firing_for=spec.keep_firing_for.delta,
+        no_data_state=spec.no_data_state,
+        error_state=spec.error_state,
+        no_data_level=level,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Severity levels of a series: which thresholds apply, and which one a value breaches.
 
 Comparisons follow IEEE/Go float semantics, as PromQL's do: NaN breaches nothing except
-NotEqual."""
+NotEqual. Any has no threshold (NaN stands for it) and every value breaches it."""
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ _OPERATORS: dict[Comparison, Callable[[float, float], bool]] = {
     Comparison.LESS_OR_EQUAL: operator.le,
     Comparison.EQUAL: operator.eq,
     Comparison.NOT_EQUAL: operator.ne,
+    Comparison.ANY: lambda _value, _threshold: True,
 }
 
 PROMQL_OPERATORS: dict[Comparison, str] = {
@@ -51,7 +53,10 @@ class Levels:
 def fixed_levels(comparison: str, thresholds: Sequence[Threshold]) -> Levels:
     """Levels from an AlertPolicy's fixed thresholds."""
     ordered = sorted(thresholds, key=lambda t: Severity(t.severity).rank)
-    return Levels(Comparison(comparison), tuple((Severity(t.severity), t.value) for t in ordered))
+    return Levels(
+        Comparison(comparison),
+        tuple((Severity(t.severity), math.nan if t.value is None else t.value) for t in ordered),
+    )
 
 
 def adaptive_levels(

@@ -31,6 +31,7 @@ from watchkeeper.api.alert import (
     Outcome,
     ToldChannel,
 )
+from watchkeeper.api.alertpolicy import AlertPolicySpec
 from watchkeeper.api.timestamps import format_time, parse_time
 from watchkeeper.engine.alerts import Change, Instance, Transition
 
@@ -57,6 +58,12 @@ class Routing:
     channels: tuple[str, ...]
     repeat_interval: timedelta
     send_resolved: bool
+
+
+def routing_of(spec: AlertPolicySpec) -> Routing:
+    """The routing of an AlertPolicy, as notifications need it."""
+    repeat = spec.routing.repeat_interval.delta
+    return Routing(tuple(spec.routing.channels), repeat, spec.routing.send_resolved)
 
 
 @dataclass(frozen=True)

@@ -48,11 +48,7 @@ from watchkeeper.engine.alerts import (
     series_key,
 )
 from watchkeeper.engine.levels import PROMQL_OPERATORS
-from watchkeeper.engine.notifications import (
-    Ledger,
-    Routing,
-    after_evaluation,
-)
+from watchkeeper.engine.notifications import Ledger, after_evaluation, routing_of
 from watchkeeper.kube.calls import KubeError, KubeRejected, KubeUnavailable
 from watchkeeper.kube.events import ObjectRef
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
@@ -95,11 +91,6 @@ class AlertRecord:
         """The obligations the API server has: only those are acted on."""
         ids = {o.get("id") for o in (self.written or {}).get("outbox") or []}
         return [o for o in self.ledger.outbox if o.id in ids]
-
-
-def routing_of(spec: AlertPolicySpec) -> Routing:
-    repeat = spec.routing.repeat_interval.delta
-    return Routing(tuple(spec.routing.channels), repeat, spec.routing.send_resolved)
 
 
 class AlertWriter:

@@ -9,15 +9,13 @@ is written at a later run, so transitions made during an outage are not lost."""
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Awaitable
 from datetime import datetime, timedelta
 
 from watchkeeper.api.alertpolicy import AlertPolicySpec
-from watchkeeper.api.common import Severity
 from watchkeeper.engine.alert_records import label_value
-from watchkeeper.engine.alerts import Observation, Rules, evaluate, expired
+from watchkeeper.engine.alerts import Observation, evaluate, expired, rules_of
 from watchkeeper.engine.bands import BandSummary, summarize
 from watchkeeper.engine.observations import DuplicateSeries, Series, adaptive_queries, observations
 from watchkeeper.kube.calls import KubeError
@@ -26,29 +24,12 @@ from watchkeeper.prometheus.client import PrometheusError, QueryRejected
 from watchkeeper.runtime.alert_writer import AlertWriter
 from watchkeeper.runtime.connections import resolve_connection
 from watchkeeper.runtime.health import Health
-from watchkeeper.runtime.metrics import EVALUATION_SECONDS, EVALUATIONS
+from watchkeeper.runtime.metrics import ALERT_STATES, EVALUATION_SECONDS, EVALUATIONS
 from watchkeeper.runtime.notifier import AlertNotifier
 from watchkeeper.runtime.policy_status import PolicyStatusWriter
 from watchkeeper.runtime.services import PolicyRef, Services
 
 LOGGER = logging.getLogger("watchkeeper.evaluation")
-
-
-def rules_of(spec: AlertPolicySpec) -> Rules:
-    if spec.thresholds:
-        top = max(spec.thresholds, key=lambda t: Severity(t.severity).rank)
-        level = (Severity(top.severity), top.value)
-    else:
-        assert spec.adaptive is not None
-        top_dev = max(spec.adaptive.deviations, key=lambda d: Severity(d.severity).rank)
-        level = (Severity(top_dev.severity), math.nan)
-    return Rules(
-        for_=spec.for_.delta,
-        keep_firing_for=spec.keep_firing_for.delta,
-        no_data_state=spec.no_data_state,
-        error_state=spec.error_state,
-        no_data_level=level,
-    )
 
 
 def bands_of(spec: AlertPolicySpec, observed: list[Observation] | None) -> BandSummary | None:
@@ -85,6 +66,7 @@ class PolicyEvaluator:
             self._loaded = True
 
     async def stop(self) -> None:
+        ALERT_STATES.forget(self.policy.namespace, self.policy.name)
         await self.notifier.stop()
 
     async def evaluate(self, spec: AlertPolicySpec, at: datetime, lag: float) -> None:
@@ -109,6 +91,7 @@ class PolicyEvaluator:
             reason = "NoData"
         bands = bands_of(spec, observed)
         result = evaluate(self.alerts.instances, observed, rules_of(spec), at)
+        ALERT_STATES.update(self.policy.namespace, self.policy.name, result)
         retention = timedelta(seconds=self.services.config.alert_retention)
         gone = expired(result.instances, retention, at)
         try:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 
 from watchkeeper.api.scalingpolicy import ScalingPolicyStatus
+from watchkeeper.engine.alert_records import alert_name
+from watchkeeper.engine.alerts import Evaluation
 from watchkeeper.prometheus.client import PrometheusClient
 
 RECONCILES = Counter(
@@ -134,3 +139,67 @@ def observe_prometheus_client(client: PrometheusClient) -> None:
     """Export the Prometheus client's own queue and in-flight counts."""
     PROMETHEUS_IN_FLIGHT.set_function(lambda: client.sending)
     PROMETHEUS_WAITING.set_function(lambda: client.waiting)
+
+
+ALERT_TRANSITIONS = Counter(
+    "watchkeeper_alert_transitions_total",
+    "Alert transitions (Pending, PendingCleared, Firing, SeverityChanged, Resolved), by "
+    "the policy's namespace and name and the severity after the transition.",
+    ["policy_namespace", "policy", "change", "severity"],
+)
+OWN_LABELS = ("policy_namespace", "policy", "alert", "alertstate", "severity")
+"""The labels watchkeeper_alert sets; a series label with one of these names is exported
+as `series_<name>`."""
+
+
+class AlertStates(Collector):
+    """`watchkeeper_alert`, like Prometheus's ALERTS: one sample (value 1) per pending or
+    firing alert of the policies this replica evaluates, with its state, severity, policy
+    and the series' own labels. Resolved alerts have no sample, so the cardinality is the
+    number of active alerts."""
+
+    def __init__(self) -> None:
+        self._policies: dict[tuple[str, str], list[dict[str, str]]] = {}
+
+    def update(self, namespace: str, policy: str, result: Evaluation) -> None:
+        """The policy's alerts after an evaluation; its transitions are counted."""
+        samples = []
+        for instance in result.instances.values():
+            if not instance.active:
+                continue
+            labels = {
+                (f"series_{k}" if k in OWN_LABELS else k): v for k, v in instance.labels.items()
+            }
+            samples.append(
+                labels
+                | {
+                    "policy_namespace": namespace,
+                    "policy": policy,
+                    "alert": alert_name(policy, instance.labels),
+                    "alertstate": instance.state.value.lower(),
+                    "severity": instance.severity.value if instance.severity else "",
+                }
+            )
+        self._policies[(namespace, policy)] = samples
+        for transition in result.transitions:
+            severity = transition.severity.value if transition.severity else ""
+            ALERT_TRANSITIONS.labels(namespace, policy, transition.change.value, severity).inc()
+
+    def forget(self, namespace: str, policy: str) -> None:
+        """The policy is gone, or this replica stopped evaluating it."""
+        self._policies.pop((namespace, policy), None)
+
+    def collect(self) -> Iterator[Metric]:
+        family = Metric("watchkeeper_alert", "Pending and firing alerts, like ALERTS.", "gauge")
+        for samples in list(self._policies.values()):
+            for labels in samples:
+                family.add_sample("watchkeeper_alert", _valid(labels), 1.0)
+        yield family
+
+
+def _valid(labels: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in labels.items() if k and not k.startswith("__")}
+
+
+ALERT_STATES = AlertStates()
+REGISTRY.register(ALERT_STATES)

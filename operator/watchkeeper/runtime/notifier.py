@@ -32,6 +32,7 @@ from watchkeeper.engine.notifications import (
     after_settlement,
     owe,
     ready,
+    routing_of,
     settle,
     targets,
     was_told,
@@ -41,7 +42,7 @@ from watchkeeper.notify.dispatch import DeliveryOutcome
 from watchkeeper.notify.message import Notification
 from watchkeeper.notify.sender import Channel
 from watchkeeper.runtime.acknowledgement import wanted
-from watchkeeper.runtime.alert_writer import AlertRecord, AlertWriter, routing_of
+from watchkeeper.runtime.alert_writer import AlertRecord, AlertWriter
 from watchkeeper.runtime.escalator import Escalator
 from watchkeeper.runtime.services import PolicyRef, Services
 

@@ -17,7 +17,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -99,7 +99,7 @@ class ScalingService:
         interval = spec.evaluation_interval.delta
 
         async def run(due: datetime) -> None:
-            await self._evaluate(namespace, name, key)
+            await self._evaluate(namespace, name, key, due)
 
         self.scheduler.upsert(key, KIND, interval, run, offset_key=body["metadata"].get("uid"))
         self.scheduler.trigger(key)
@@ -135,7 +135,7 @@ class ScalingService:
     def stand_down(self) -> None:
         self._daemons.clear()
 
-    async def _evaluate(self, namespace: str, name: str, key: str) -> None:
+    async def _evaluate(self, namespace: str, name: str, key: str, due: datetime) -> None:
         body = self.services.objects.get(SCALING_POLICY, namespace, name)
         if body is None:
             return
@@ -145,7 +145,7 @@ class ScalingService:
         daemon = self._daemons.get(key)
         if daemon is None:
             daemon = self._daemons[key] = PolicyDaemon(self, namespace, name)
-        if await daemon.evaluate_once(body, spec) == 0.0:
+        if await daemon.evaluate_once(body, spec, due) == 0.0:
             self.scheduler.trigger(key)  # the target changed under us: look again now
 
 
@@ -177,11 +177,14 @@ class PolicyDaemon:
         self._horizon = timedelta(0)
         """The longest stabilization window of the spec last evaluated."""
 
-    async def evaluate_once(self, body: Mapping[str, Any], spec: ScalingPolicySpec) -> float:
-        """One evaluation; returns the seconds until the next one (0: evaluate again now)."""
+    async def evaluate_once(
+        self, body: Mapping[str, Any], spec: ScalingPolicySpec, now: datetime
+    ) -> float:
+        """One evaluation at the due instant `now` (queries read Prometheus at that instant,
+        as an AlertPolicy's do, so a backtest replays the same instants); returns the
+        seconds until the next one (0: evaluate again now)."""
         self.body = body
         self._horizon = resolve_behaviour(spec.preset, spec.behavior).horizon
-        now = datetime.now(UTC)
         floor = self._live().effective_min(spec.min_replicas, spec.max_replicas)
         spec = spec.model_copy(update={"min_replicas": floor})  # escalation floors
         previous = self.status or resume(self._live(), now)
