@@ -37,6 +37,10 @@ _SCALING: dict[str, Any] = {
     },
 }
 _ALERT: dict[str, Any] = {"kind": "Alert", "spec": {}}
+_SILENCE: dict[str, Any] = {
+    "kind": "Silence",
+    "spec": {"matchers": ["service=checkout"], "duration": "2h", "createdBy": "ana"},
+}
 
 
 def _with(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -295,4 +299,28 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         _with(_SCALING, targetRef=_target("apps/v1", "Deploy ment")),
         "spec.targetRef.kind",
     ),
+    # Silences: nothing that could mute everything, no regex the matcher cannot compile.
+    ("silence-no-matchers", _with(_SILENCE, matchers=[]), "spec.matchers"),
+    ("silence-bad-regex", _with(_SILENCE, matchers=["service=~(a"]), "spec.matchers[0]"),
+    ("silence-bad-matcher", _with(_SILENCE, matchers=["service"]), "spec.matchers[0]"),
+    ("silence-bad-label-name", _with(_SILENCE, matchers=["se-rv=a"]), "spec.matchers[0]"),
+    ("silence-matches-all", _with(_SILENCE, matchers=["service=~.*"]), "spec.matchers"),
+    ("silence-matches-all-2", _with(_SILENCE, matchers=["a=", "b!=x", "c!~x"]), "spec.matchers"),
+    (
+        "silence-ends-before-start",
+        _with(
+            _SILENCE,
+            duration=None,
+            startsAt="2026-12-04T10:00:00Z",
+            endsAt="2026-12-04T09:00:00Z",
+        ),
+        "spec.endsAt",
+    ),
+    ("silence-no-end", _with(_SILENCE, duration=None), "one of endsAt, duration"),
+    (
+        "silence-end-and-duration",
+        _with(_SILENCE, endsAt="2026-12-04T09:00:00Z"),
+        "one of endsAt, duration",
+    ),
+    ("silence-no-author", _with(_SILENCE, createdBy=None), "spec.createdBy"),
 ]

@@ -7,6 +7,7 @@ from .common import API_VERSION, CATEGORY, GROUP, VERSION, KindDefinition
 from .escalationpolicy import ESCALATION_POLICY
 from .notificationchannel import NOTIFICATION_CHANNEL
 from .scalingpolicy import SCALING_POLICY
+from .silence import SILENCE
 
 KINDS: tuple[KindDefinition, ...] = (
     ALERT_POLICY,
@@ -14,6 +15,7 @@ KINDS: tuple[KindDefinition, ...] = (
     NOTIFICATION_CHANNEL,
     ESCALATION_POLICY,
     SCALING_POLICY,
+    SILENCE,
 )
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "KINDS",
     "NOTIFICATION_CHANNEL",
     "SCALING_POLICY",
+    "SILENCE",
     "VERSION",
     "KindDefinition",
 ]

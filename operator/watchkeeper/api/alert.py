@@ -181,6 +181,12 @@ class AlertStatus(WatchkeeperModel):
     resolved_at: str | None = Field(default=None, description="When the alert resolved.")
     last_evaluation_time: str | None = Field(default=None, description="Last evaluation.")
     acknowledged: Acknowledged | None = Field(default=None, description="Acknowledgement.")
+    silenced_by: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="The Active Silences whose matchers select this alert: while any does, "
+        "it is evaluated and shown but sends nothing and does not escalate.",
+    )
     escalation: EscalationProgress | None = Field(default=None, description="Escalation.")
     notifications: list[NotificationRecord] = Field(
         default_factory=list,
@@ -228,6 +234,7 @@ ALERT = KindDefinition(
         ),
         PrinterColumn(name="Ack", type="string", json_path=".status.acknowledged.by"),
         age_column(),
+        PrinterColumn(name="Silenced", type="string", json_path=".status.silencedBy"),
         PrinterColumn(
             name="Escalation", type="string", json_path=".status.escalation.progress", priority=1
         ),

@@ -30,6 +30,7 @@ from watchkeeper.api.alert import (
     Obligation,
 )
 from watchkeeper.api.alertpolicy import AlertPolicySpec, Comparison
+from watchkeeper.api.silence import SILENCED_BY_FIELD
 from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.alert_records import (
     alert_name,
@@ -53,6 +54,7 @@ from watchkeeper.engine.notifications import (
     Routing,
     after_evaluation,
 )
+from watchkeeper.engine.silences import alert_labels, silenced_by
 from watchkeeper.kube.calls import KubeError, KubeRejected, KubeUnavailable
 from watchkeeper.kube.events import ObjectRef
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
@@ -170,6 +172,7 @@ class AlertWriter:
         refused_before = self.write_errors
         self.template_errors, self.write_errors = [], []
         routing = routing_of(spec)
+        silences = self.services.silences.in_namespace(self.services.objects, self.policy.namespace)
         changes: dict[SeriesKey, list[Transition]] = {}
         for transition in result.transitions:
             changes.setdefault(transition.key, []).append(transition)
@@ -180,6 +183,10 @@ class AlertWriter:
             if record is None:
                 record = AlertRecord(alert_name(self.policy.name, instance.labels), instance, state)
                 self.records[key] = record
+            severity = instance.severity.value if instance.severity else None
+            labels = alert_labels({**spec.labels, **instance.labels}, self.policy.name, severity)
+            silenced = silenced_by(silences, labels, at)
+            state[SILENCED_BY_FIELD] = silenced or None
             record.instance, record.state = instance, state
             record.ledger = after_evaluation(
                 record.ledger,
@@ -189,6 +196,7 @@ class AlertWriter:
                 changes.get(key, []),
                 routing,
                 at,
+                silenced=bool(silenced),
             )
         writes = [(self._delete, key) for key in [*result.dropped, *gone]]
         writes += [(self._flush_due, key) for key in list(self.records) if key not in gone]

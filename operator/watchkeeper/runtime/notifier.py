@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from watchkeeper.api import NOTIFICATION_CHANNEL
 from watchkeeper.api.alert import Acknowledged, AlertState, NotificationEvent, Obligation, Outcome
 from watchkeeper.api.alertpolicy import AlertPolicySpec
+from watchkeeper.api.silence import SILENCED_BY_FIELD
 from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.notifications import (
     FOLLOW_UPS,
@@ -149,6 +150,8 @@ class AlertNotifier:
         chain = self.escalation.chain(ref) if ref else None
         unavailable: KubeError | None = None
         for record in list(self.writer.records.values()):
+            if record.state.get(SILENCED_BY_FIELD):
+                continue  # muted: what it owes is held until its silences end
             try:
                 if ref and chain:
                     await self.escalation.step(record, ref, chain, now)

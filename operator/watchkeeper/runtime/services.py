@@ -3,7 +3,7 @@ Built once at startup; nothing here is per object."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from watchkeeper.engine.templating import RenderAll
 from watchkeeper.kube.alerts import AlertStore
@@ -14,6 +14,7 @@ from watchkeeper.prometheus.client import PrometheusClient
 from watchkeeper.runtime.config import OperatorConfig
 from watchkeeper.runtime.health import Health
 from watchkeeper.runtime.objects import ObjectCache
+from watchkeeper.runtime.silence_book import SilenceBook
 
 
 @dataclass(frozen=True)
@@ -39,3 +40,5 @@ class Services:
     """User templates, rendered off the event loop within --template-timeout."""
     alert_key: bytes
     """Signs every Alert status the operator writes (`status.proof`); never logged."""
+    silences: SilenceBook = field(default_factory=SilenceBook)
+    """The watched Silences, parsed once per generation."""
