@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from watchkeeper.cli import ack, crds, run
+from watchkeeper.cli import ack, crds, run, silence
 from watchkeeper.cli.crds import render_crds
 
-COMMANDS = (run, ack, crds)
+COMMANDS = (run, ack, silence, crds)
 
 __all__ = ["build_parser", "main", "render_crds"]
 
