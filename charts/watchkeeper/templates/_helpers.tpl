@@ -30,9 +30,13 @@ Role in each watched namespace in namespaced mode. Every verb here is one the op
 - apiGroups: [watchkeeper.io]
   resources: [alerts]
   verbs: [get, list, watch, create, patch, delete]
+# Silences: watched; deleted once expired for longer than --silence-retention.
+- apiGroups: [watchkeeper.io]
+  resources: [silences]
+  verbs: [get, list, watch, patch, delete]
 # Status of every kind: written only by the operator.
 - apiGroups: [watchkeeper.io]
-  resources: [alertpolicies/status, alerts/status, notificationchannels/status, escalationpolicies/status, scalingpolicies/status]
+  resources: [alertpolicies/status, alerts/status, notificationchannels/status, escalationpolicies/status, scalingpolicies/status, silences/status]
   verbs: [get, patch, update]
 # Referenced credentials, by name; only those labelled watchkeeper.io/allow-reference=true are used.
 - apiGroups: [""]
