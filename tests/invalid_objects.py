@@ -37,6 +37,10 @@ _SCALING: dict[str, Any] = {
     },
 }
 _ALERT: dict[str, Any] = {"kind": "Alert", "spec": {}}
+_INHIBIT: dict[str, Any] = {
+    "kind": "InhibitRule",
+    "spec": {"sourceMatchers": ["alertname=NodeDown"], "targetMatchers": ["alertname=~Pod.*"]},
+}
 _SILENCE: dict[str, Any] = {
     "kind": "Silence",
     "spec": {"matchers": ["service=checkout"], "duration": "2h", "createdBy": "ana"},
@@ -323,4 +327,7 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "one of endsAt, duration",
     ),
     ("silence-no-author", _with(_SILENCE, createdBy=None), "spec.createdBy"),
+    ("inhibit-no-source", _with(_INHIBIT, sourceMatchers=[]), "spec.sourceMatchers"),
+    ("inhibit-bad-target", _with(_INHIBIT, targetMatchers=["a=~)"]), "spec.targetMatchers[0]"),
+    ("inhibit-bad-equal", _with(_INHIBIT, equal=["no-de"]), "spec.equal[0]"),
 ]

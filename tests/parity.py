@@ -80,9 +80,27 @@ def _am_matcher(text: str) -> dict[str, Any]:
     }
 
 
+def am_matcher_text(text: str) -> str:
+    """A matcher in Alertmanager's config syntax (the value quoted)."""
+    matcher = Matcher.parse(text)
+    value = matcher.value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{matcher.name}{matcher.type.value}"{value}"'
+
+
+def am_inhibit_rule(spec: dict[str, Any]) -> dict[str, Any]:
+    """An InhibitRule's spec as an Alertmanager inhibit_rules entry."""
+    return {
+        "source_matchers": [am_matcher_text(m) for m in spec["sourceMatchers"]],
+        "target_matchers": [am_matcher_text(m) for m in spec["targetMatchers"]],
+        "equal": list(spec.get("equal") or []),
+    }
+
+
 @dataclass
 class Parity:
-    """Drives both sides with the same steps; `phase()` returns what each sent since."""
+    """Drives both sides with the same steps; `phase()` returns what each sent since.
+    `policies` maps each AlertPolicy to its metric; an alert is named by a key of the
+    test's choosing and identified by its policy and labels."""
 
     am: LocalAlertmanager
     receiver: HttpReceiver
@@ -90,52 +108,60 @@ class Parity:
     kubeconfig: Path
     namespace: str
     api: client.CustomObjectsApi
-    policy: str
-    metric: str
+    policies: dict[str, str]
     _seen: dict[str, int] = field(default_factory=lambda: {AM_PATH: 0, WK_PATH: 0})
+    _series: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)
     _names: dict[str, str] = field(default_factory=dict)
     _silences: dict[str, str] = field(default_factory=dict)
 
-    def key(self, service: str) -> str:
+    def key(self, alert: str) -> str:
         """The alert's identity on both sides: `namespace/Alert name`."""
-        return f"{self.namespace}/{self._names[service]}"
+        return f"{self.namespace}/{self._names[alert]}"
 
-    def _alert(self, service: str, state: str) -> dict[str, Any]:
+    def alert(self, key: str, state: str) -> dict[str, Any]:
+        """Watchkeeper's Alert of that key, once it is in that state."""
+        policy, labels = self._series[key]
+
         def find() -> list[dict[str, Any]]:
             return [
                 a
-                for a in alerts(self.api, self.namespace, self.policy)
-                if a["status"]["labels"].get("service") == service
+                for a in alerts(self.api, self.namespace, policy)
+                if labels.items() <= a["status"]["labels"].items()
             ]
 
         [found] = eventually(find, lambda f: len(f) == 1 and f[0]["status"]["state"] == state)
         return found
 
-    def _post(self, alert: dict[str, Any], starts: str, ends: str) -> None:
+    def _post(self, key: str, alert: dict[str, Any], ends: str) -> None:
+        policy, _ = self._series[key]
         labels = {
             **alert["status"]["labels"],
-            "alertname": self.policy,
+            "alertname": policy,
             "severity": alert["status"]["severity"],
             GROUP_LABEL: f"{self.namespace}/{alert['metadata']['name']}",
         }
+        starts = alert["status"]["firingSince"]
         self.am.post_alerts([{"labels": labels, "startsAt": starts, "endsAt": ends}])
 
-    def fire(self, service: str) -> None:
+    def fire(self, key: str, policy: str | None = None, **labels: str) -> None:
         """The series goes above its threshold; Alertmanager is told once Watchkeeper's
-        Alert fires (within the tolerance), with the same labels."""
-        self.exporter.set(self.metric, 3, {"service": service})
-        alert = self._alert(service, "Firing")
-        self._names[service] = alert["metadata"]["name"]
-        ends = format_time(_now() + timedelta(hours=1))
-        self._post(alert, alert["status"]["firingSince"], ends)
+        Alert fires (within the tolerance), with the same labels. Default: the first
+        policy, labels {service: key}."""
+        self._series[key] = (policy or next(iter(self.policies)), labels or {"service": key})
+        policy, labels = self._series[key]
+        self.exporter.set(self.policies[policy], 3, labels)
+        alert = self.alert(key, "Firing")
+        self._names[key] = alert["metadata"]["name"]
+        self._post(key, alert, format_time(_now() + timedelta(hours=1)))
 
-    def resolve(self, service: str) -> None:
-        self.exporter.set(self.metric, 0, {"service": service})
-        alert = self._alert(service, "Resolved")
-        self._post(alert, alert["status"]["firingSince"], alert["status"]["resolvedAt"])
+    def resolve(self, key: str) -> None:
+        policy, labels = self._series[key]
+        self.exporter.set(self.policies[policy], 0, labels)
+        alert = self.alert(key, "Resolved")
+        self._post(key, alert, alert["status"]["resolvedAt"])
 
-    def silence(self, name: str, matchers: list[str], duration: str = "1h") -> None:
-        spec = {"matchers": matchers, "duration": duration, "createdBy": "parity"}
+    def silence(self, name: str, matchers: list[str]) -> None:
+        spec = {"matchers": matchers, "duration": "1h", "createdBy": "parity"}
         apply(self.kubeconfig, self.namespace, watchkeeper_object("Silence", name, spec))
         now = _now()
         ends = now + timedelta(hours=1)
@@ -148,14 +174,7 @@ class Parity:
         patch = f'{{"spec": {{"endsAt": "{ends}", "duration": null}}}}'
         kubectl(
             self.kubeconfig,
-            "patch",
-            "silence",
-            name,
-            "-n",
-            self.namespace,
-            "--type=merge",
-            "-p",
-            patch,
+            *("patch", "silence", name, "-n", self.namespace, "--type=merge", "-p", patch),
         )
         self.am.expire_silence(self._silences[name])
 
@@ -175,12 +194,12 @@ class Parity:
             self._seen[path] = len(recorded)
         return found[0], found[1]
 
-    def sent(self, *services: str, resolved: tuple[str, ...] = ()) -> Sent:
-        """The notification expected for one group (the first service's alert)."""
-        group = services[0] if services else resolved[0]
+    def sent(self, *firing: str, resolved: tuple[str, ...] = ()) -> Sent:
+        """The notification expected for one group (the first alert's)."""
+        group = firing[0] if firing else resolved[0]
         return Sent(
             f'{{}}:{{{GROUP_LABEL}="{self.key(group)}"}}',
-            frozenset(self.key(s) for s in services),
+            frozenset(self.key(s) for s in firing),
             frozenset(self.key(s) for s in resolved),
         )
 

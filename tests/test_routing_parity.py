@@ -1,5 +1,6 @@
-"""Watchkeeper and a real Alertmanager, given the same alerts and silences, send the same
-notifications (tests/parity.py explains the harness and its timing tolerance)."""
+"""Watchkeeper and a real Alertmanager, given the same alerts, silences and inhibit rules,
+send the same notifications (tests/parity.py explains the harness and its timing
+tolerance)."""
 
 from __future__ import annotations
 
@@ -10,34 +11,52 @@ import pytest
 from devenv.alertmanager import LocalAlertmanager
 from tests.alerting import apply, policy
 from tests.kubectl import watchkeeper_object
-from tests.parity import AM_PATH, AM_ROUTE, WK_PATH, Parity
+from tests.parity import AM_PATH, AM_ROUTE, WK_PATH, Parity, am_inhibit_rule
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
 
 @pytest.fixture
-def parity(tmp_path, operator, kubeconfig, namespace, custom_objects, exporter, receiver):
-    name, metric = "checkout-latency", f"wk_parity_{namespace.replace('-', '_')}"
-    channel = {
-        "type": "Webhook",
-        "webhook": {"url": f"{receiver.url}{WK_PATH}"},
-        "rateLimit": {"max": 100, "per": "1m"},  # Alertmanager has none
-    }
-    routing = {"channels": ["hook"], "repeatInterval": "1h", "sendResolved": True}
-    apply(
-        kubeconfig,
-        namespace,
-        watchkeeper_object("NotificationChannel", "hook", channel),
-        policy(name, metric, routing=routing),
-    )
-    with LocalAlertmanager(tmp_path / "am", f"{receiver.url}{AM_PATH}", route=AM_ROUTE) as am:
-        yield Parity(am, receiver, exporter, kubeconfig, namespace, custom_objects, name, metric)
+def parity_with(tmp_path, operator, kubeconfig, namespace, custom_objects, exporter, receiver):
+    """Start both sides: `policies` are AlertPolicy names, each with its own metric, all
+    routed to one Webhook channel; `inhibit_rules` are InhibitRule specs (and the same
+    rules in Alertmanager's config)."""
+    started: list[LocalAlertmanager] = []
+
+    def start(*policies: str, inhibit_rules: tuple[dict, ...] = ()) -> Parity:
+        suffix = namespace.replace("-", "_")
+        metrics = {name: f"wk_parity_{name.replace('-', '_')}_{suffix}" for name in policies}
+        channel = {
+            "type": "Webhook",
+            "webhook": {"url": f"{receiver.url}{WK_PATH}"},
+            "rateLimit": {"max": 100, "per": "1m"},  # Alertmanager has none
+        }
+        routing = {"channels": ["hook"], "repeatInterval": "1h", "sendResolved": True}
+        objects = [watchkeeper_object("NotificationChannel", "hook", channel)]
+        objects += [policy(name, metrics[name], routing=routing) for name in policies]
+        objects += [
+            watchkeeper_object("InhibitRule", f"rule-{i}", spec)
+            for i, spec in enumerate(inhibit_rules)
+        ]
+        apply(kubeconfig, namespace, *objects)
+        extra = {"inhibit_rules": [am_inhibit_rule(r) for r in inhibit_rules]}
+        am = LocalAlertmanager(
+            tmp_path / "am", f"{receiver.url}{AM_PATH}", route=AM_ROUTE, extra=extra
+        )
+        am.start()
+        started.append(am)
+        return Parity(am, receiver, exporter, kubeconfig, namespace, custom_objects, metrics)
+
+    yield start
+    for am in started:
+        am.stop()
 
 
-def test_a_silence_that_starts_and_ends_while_firing(parity):
+def test_a_silence_that_starts_and_ends_while_firing(parity_with):
     """a fires before the silence and fires throughout; c fires before it and resolves
     inside it; b fires inside it. When it ends: b is announced (never told), a is not
     (told already; the next is its repeat), c never is."""
+    parity = parity_with("checkout-latency")
     parity.fire("a")
     parity.fire("c")
     am, wk = parity.phase()
@@ -60,3 +79,41 @@ def test_a_silence_that_starts_and_ends_while_firing(parity):
     parity.resolve("b")
     am, wk = parity.phase()
     assert am == wk == Counter([parity.sent(resolved=("a",)), parity.sent(resolved=("b",))])
+
+
+def test_an_inhibition_source_appearing_and_disappearing(parity_with):
+    """node-down on node n1 mutes pod-crash alerts on n1 while it fires. p1 was told
+    before; p2 fires while inhibited and is announced when node-down resolves; p3 is on
+    another node and never inhibited."""
+    rule = {
+        "sourceMatchers": ["alertname=node-down"],
+        "targetMatchers": ["alertname=pod-crash"],
+        "equal": ["node"],
+    }
+    parity = parity_with("node-down", "pod-crash", inhibit_rules=(rule,))
+    parity.fire("p1", "pod-crash", node="n1", pod="p1")
+    am, wk = parity.phase()
+    assert am == wk == Counter([parity.sent("p1")])
+
+    parity.fire("n1", "node-down", node="n1")
+    am, wk = parity.phase()
+    assert am == wk == Counter([parity.sent("n1")])
+
+    parity.fire("p2", "pod-crash", node="n1", pod="p2")
+    parity.fire("p3", "pod-crash", node="n2", pod="p3")
+    am, wk = parity.phase()
+    assert am == wk == Counter([parity.sent("p3")])
+    source = parity.alert("n1", "Firing")["metadata"]["name"]
+    assert parity.alert("p2", "Firing")["status"]["inhibitedBy"] == [source]
+    assert parity.alert("p1", "Firing")["status"]["inhibitedBy"] == [source]
+
+    parity.resolve("n1")
+    am, wk = parity.phase()
+    assert am == wk == Counter([parity.sent(resolved=("n1",)), parity.sent("p2")])
+    assert "inhibitedBy" not in parity.alert("p2", "Firing")["status"]
+
+    for key in ("p1", "p2", "p3"):
+        parity.resolve(key)
+    am, wk = parity.phase()
+    expected = [parity.sent(resolved=(k,)) for k in ("p1", "p2", "p3")]
+    assert am == wk == Counter(expected)

@@ -169,7 +169,7 @@ def _timeline(silenced_minutes: range, resolve_at: int | None, until: int) -> li
             instance = _firing(T0)
             changes = [Transition(KEY, Change.FIRING, None)] if minute == 0 else []
         ledger = after_evaluation(
-            ledger, "ns", "a", instance, changes, ROUTING, now, silenced=silenced
+            ledger, "ns", "a", instance, changes, ROUTING, now, muted=silenced
         )
         if not silenced:
             ledger = _deliver(ledger, now, sent)

@@ -5,6 +5,7 @@ from .alert import ALERT
 from .alertpolicy import ALERT_POLICY
 from .common import API_VERSION, CATEGORY, GROUP, VERSION, KindDefinition
 from .escalationpolicy import ESCALATION_POLICY
+from .inhibitrule import INHIBIT_RULE
 from .notificationchannel import NOTIFICATION_CHANNEL
 from .scalingpolicy import SCALING_POLICY
 from .silence import SILENCE
@@ -16,6 +17,7 @@ KINDS: tuple[KindDefinition, ...] = (
     ESCALATION_POLICY,
     SCALING_POLICY,
     SILENCE,
+    INHIBIT_RULE,
 )
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "CATEGORY",
     "ESCALATION_POLICY",
     "GROUP",
+    "INHIBIT_RULE",
     "KINDS",
     "NOTIFICATION_CHANNEL",
     "SCALING_POLICY",

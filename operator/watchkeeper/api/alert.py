@@ -188,6 +188,12 @@ class AlertStatus(WatchkeeperModel):
         "it is evaluated and shown but sends nothing and does not escalate.",
     )
     escalation: EscalationProgress | None = Field(default=None, description="Escalation.")
+    inhibited_by: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="The firing Alerts (of this namespace) that inhibit this one through an "
+        "InhibitRule: while any does, it sends nothing and does not escalate.",
+    )
     notifications: list[NotificationRecord] = Field(
         default_factory=list,
         max_length=50,
@@ -235,6 +241,7 @@ ALERT = KindDefinition(
         PrinterColumn(name="Ack", type="string", json_path=".status.acknowledged.by"),
         age_column(),
         PrinterColumn(name="Silenced", type="string", json_path=".status.silencedBy"),
+        PrinterColumn(name="Inhibited", type="string", json_path=".status.inhibitedBy", priority=1),
         PrinterColumn(
             name="Escalation", type="string", json_path=".status.escalation.progress", priority=1
         ),

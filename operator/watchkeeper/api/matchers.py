@@ -86,6 +86,9 @@ def _check(text: str) -> str:
 
 _IS_REGEX = f"self.matches('^{LABEL_NAME_PATTERN}[=!]~')"
 _REGEX_OF = "'^(?:' + self.substring(self.indexOf('~') + 1) + ')$'"
+LabelName = Annotated[str, Field(min_length=1, max_length=128, pattern=f"^{LABEL_NAME_PATTERN}$")]
+"""A Prometheus label name."""
+
 MatcherText = Annotated[
     str,
     Field(

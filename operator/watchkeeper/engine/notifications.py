@@ -325,18 +325,18 @@ def after_evaluation(
     changes: Sequence[Transition],
     routing: Routing,
     now: datetime,
-    silenced: bool = False,
+    muted: bool = False,
 ) -> Ledger:
     """The ledger after an evaluation: the obligations of its transitions and a Repeat
     when one is due; a new firing restarts the repeat watermark, a resolution ends the
     acknowledgement.
 
-    While the alert is `silenced` (as Alertmanager mutes it): what its transitions owe is
-    written but held (the notifier delivers nothing of a silenced alert), so a Firing that
-    is still owed when the silence ends goes out then; no Repeat falls due (the watermark
-    stays, so one is owed at the silence's end if the grid passed it); and a resolution
-    drops everything the cycle still owes and owes no Resolved: a cycle that ends inside
-    the silence is never announced."""
+    While the alert is `muted` (silenced or inhibited, as Alertmanager mutes it): what its
+    transitions owe is written but held (the notifier delivers nothing of a muted alert),
+    so a Firing that is still owed when the muting ends goes out then; no Repeat falls due
+    (the watermark stays, so one is owed at the end if the grid passed it); and a
+    resolution drops everything the cycle still owes and owes no Resolved: a cycle that
+    ends while muted is never announced."""
     new: list[Obligation] = []
     for transition in changes:
         notice = notice_of(transition, instance)
@@ -346,7 +346,7 @@ def after_evaluation(
             ledger = replace(ledger, last_repeat_at=None)
         if transition.change == Change.RESOLVED:
             ledger = replace(ledger, acknowledged=None)
-            if silenced:
+            if muted:
                 cycle = format_time(notice.cycle) if notice.cycle else None
                 kept = tuple(o for o in ledger.outbox if o.cycle != cycle)
                 ledger = replace(ledger, outbox=kept)
@@ -354,7 +354,7 @@ def after_evaluation(
         channels = targets(notice.event, routing, notice.cycle, ledger.told, ledger.outbox)
         new += owe(namespace, alert, notice, channels)
     since = instance.firing_since
-    if instance.state == AlertState.FIRING and since is not None and not silenced:
+    if instance.state == AlertState.FIRING and since is not None and not muted:
         last = parse_time(ledger.last_repeat_at) if ledger.last_repeat_at else None
         due = repeat_due(since, last, routing.repeat_interval, now)
         if due is not None:

@@ -30,7 +30,6 @@ from watchkeeper.api.alert import (
     Obligation,
 )
 from watchkeeper.api.alertpolicy import AlertPolicySpec, Comparison
-from watchkeeper.api.silence import SILENCED_BY_FIELD
 from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.alert_records import (
     alert_name,
@@ -54,11 +53,12 @@ from watchkeeper.engine.notifications import (
     Routing,
     after_evaluation,
 )
-from watchkeeper.engine.silences import alert_labels, silenced_by
+from watchkeeper.engine.silences import alert_labels
 from watchkeeper.kube.calls import KubeError, KubeRejected, KubeUnavailable
 from watchkeeper.kube.events import ObjectRef
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
 from watchkeeper.runtime.metrics import ALERT_WRITES
+from watchkeeper.runtime.muting import Muting, muted
 from watchkeeper.runtime.policy_status import FIELD_MANAGER
 from watchkeeper.runtime.services import PolicyRef, Services
 
@@ -172,7 +172,7 @@ class AlertWriter:
         refused_before = self.write_errors
         self.template_errors, self.write_errors = [], []
         routing = routing_of(spec)
-        silences = self.services.silences.in_namespace(self.services.objects, self.policy.namespace)
+        muting = Muting.of(self.services, self.policy.namespace)
         changes: dict[SeriesKey, list[Transition]] = {}
         for transition in result.transitions:
             changes.setdefault(transition.key, []).append(transition)
@@ -185,8 +185,7 @@ class AlertWriter:
                 self.records[key] = record
             severity = instance.severity.value if instance.severity else None
             labels = alert_labels({**spec.labels, **instance.labels}, self.policy.name, severity)
-            silenced = silenced_by(silences, labels, at)
-            state[SILENCED_BY_FIELD] = silenced or None
+            state.update(muting.fields(labels, at))
             record.instance, record.state = instance, state
             record.ledger = after_evaluation(
                 record.ledger,
@@ -196,7 +195,7 @@ class AlertWriter:
                 changes.get(key, []),
                 routing,
                 at,
-                silenced=bool(silenced),
+                muted=muted(state),
             )
         writes = [(self._delete, key) for key in [*result.dropped, *gone]]
         writes += [(self._flush_due, key) for key in list(self.records) if key not in gone]

@@ -23,7 +23,6 @@ from pydantic import ValidationError
 from watchkeeper.api import NOTIFICATION_CHANNEL
 from watchkeeper.api.alert import Acknowledged, AlertState, NotificationEvent, Obligation, Outcome
 from watchkeeper.api.alertpolicy import AlertPolicySpec
-from watchkeeper.api.silence import SILENCED_BY_FIELD
 from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.notifications import (
     FOLLOW_UPS,
@@ -44,6 +43,7 @@ from watchkeeper.notify.sender import Channel
 from watchkeeper.runtime.acknowledgement import wanted
 from watchkeeper.runtime.alert_writer import AlertRecord, AlertWriter, routing_of
 from watchkeeper.runtime.escalator import Escalator
+from watchkeeper.runtime.muting import muted
 from watchkeeper.runtime.services import PolicyRef, Services
 
 LOGGER = logging.getLogger("watchkeeper.notify")
@@ -150,8 +150,8 @@ class AlertNotifier:
         chain = self.escalation.chain(ref) if ref else None
         unavailable: KubeError | None = None
         for record in list(self.writer.records.values()):
-            if record.state.get(SILENCED_BY_FIELD):
-                continue  # muted: what it owes is held until its silences end
+            if muted(record.state):
+                continue  # silenced or inhibited: what it owes is held until that ends
             try:
                 if ref and chain:
                     await self.escalation.step(record, ref, chain, now)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from watchkeeper.engine.inhibition import InhibitRule
+from watchkeeper.engine.silences import Silence
 from watchkeeper.engine.templating import RenderAll
 from watchkeeper.kube.alerts import AlertStore
 from watchkeeper.kube.client import Kube
@@ -14,7 +16,11 @@ from watchkeeper.prometheus.client import PrometheusClient
 from watchkeeper.runtime.config import OperatorConfig
 from watchkeeper.runtime.health import Health
 from watchkeeper.runtime.objects import ObjectCache
-from watchkeeper.runtime.silence_book import SilenceBook
+from watchkeeper.runtime.routing_objects import (
+    ParsedObjects,
+    inhibit_rule_objects,
+    silence_objects,
+)
 
 
 @dataclass(frozen=True)
@@ -40,5 +46,7 @@ class Services:
     """User templates, rendered off the event loop within --template-timeout."""
     alert_key: bytes
     """Signs every Alert status the operator writes (`status.proof`); never logged."""
-    silences: SilenceBook = field(default_factory=SilenceBook)
+    silences: ParsedObjects[Silence] = field(default_factory=silence_objects)
     """The watched Silences, parsed once per generation."""
+    inhibit_rules: ParsedObjects[InhibitRule] = field(default_factory=inhibit_rule_objects)
+    """The watched InhibitRules, parsed once per generation."""

@@ -1,0 +1,76 @@
+"""What mutes the Alerts of one evaluation: the namespace's Active Silences that match an
+alert, and the firing Alerts that inhibit it through the namespace's InhibitRules. All
+from the watch cache: no API call. The result is part of the Alert's state
+(`status.silencedBy`, `status.inhibitedBy`); a muted Alert sends nothing and does not
+escalate (engine.notifications.after_evaluation, runtime.notifier)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from watchkeeper.api import ALERT, ALERT_POLICY
+from watchkeeper.api.alert import AlertState
+from watchkeeper.api.inhibitrule import INHIBITED_BY_FIELD
+from watchkeeper.api.silence import SILENCED_BY_FIELD
+from watchkeeper.engine.alert_records import proven
+from watchkeeper.engine.inhibition import InhibitRule, Source, inhibited_by
+from watchkeeper.engine.silences import Silence, alert_labels, silenced_by
+from watchkeeper.runtime.services import Services
+
+MUTED_BY = (SILENCED_BY_FIELD, INHIBITED_BY_FIELD)
+
+
+def muted(state: Mapping[str, Any]) -> bool:
+    """Whether an Alert's state says it is silenced or inhibited."""
+    return any(state.get(field) for field in MUTED_BY)
+
+
+@dataclass(frozen=True)
+class Muting:
+    """The silences, inhibit rules and inhibition sources of a namespace, at one instant."""
+
+    silences: list[Silence]
+    rules: list[InhibitRule]
+    sources: list[Source]
+
+    @classmethod
+    def of(cls, services: Services, namespace: str) -> Muting:
+        objects = services.objects
+        rules = services.inhibit_rules.in_namespace(objects, namespace)
+        sources = firing_sources(services, namespace) if rules else []
+        return cls(services.silences.in_namespace(objects, namespace), rules, sources)
+
+    def fields(self, labels: Mapping[str, str], now: datetime) -> dict[str, list[str] | None]:
+        """The status fields naming what mutes an alert with these labels (None: nothing)."""
+        return {
+            SILENCED_BY_FIELD: silenced_by(self.silences, dict(labels), now) or None,
+            INHIBITED_BY_FIELD: inhibited_by(self.rules, self.sources, labels) or None,
+        }
+
+
+def firing_sources(services: Services, namespace: str) -> list[Source]:
+    """The namespace's firing Alerts whose status the operator wrote, with the labels
+    silences and inhibit rules see (their policy's labels and alertname included)."""
+    found = []
+    for alert in services.objects.all(ALERT):
+        metadata = alert["metadata"]
+        status = alert.get("status") or {}
+        if metadata["namespace"] != namespace or status.get("state") != AlertState.FIRING:
+            continue
+        owners = metadata.get("ownerReferences") or []
+        owner = next((o for o in owners if o.get("kind") == ALERT_POLICY.kind), None)
+        if owner is None:
+            continue
+        name, uid = str(metadata["name"]), str(owner.get("uid"))
+        if not proven(services.alert_key, namespace, name, uid, status):
+            continue
+        policy = services.objects.get(ALERT_POLICY, namespace, str(owner.get("name"))) or {}
+        static = dict((policy.get("spec") or {}).get("labels") or {})
+        labels = {**static, **(status.get("labels") or {})}
+        found.append(
+            Source(name, alert_labels(labels, str(owner.get("name")), status.get("severity")))
+        )
+    return found
