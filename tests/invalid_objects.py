@@ -41,6 +41,16 @@ _INHIBIT: dict[str, Any] = {
     "kind": "InhibitRule",
     "spec": {"sourceMatchers": ["alertname=NodeDown"], "targetMatchers": ["alertname=~Pod.*"]},
 }
+_TIMES: dict[str, Any] = {
+    "kind": "TimeInterval",
+    "spec": {"intervals": [{"weekdays": ["saturday:sunday"]}]},
+}
+
+
+def _window(**fields: Any) -> list[dict[str, Any]]:
+    return [{"weekdays": ["monday"], **fields}]
+
+
 _SILENCE: dict[str, Any] = {
     "kind": "Silence",
     "spec": {"matchers": ["service=checkout"], "duration": "2h", "createdBy": "ana"},
@@ -330,4 +340,25 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("inhibit-no-source", _with(_INHIBIT, sourceMatchers=[]), "spec.sourceMatchers"),
     ("inhibit-bad-target", _with(_INHIBIT, targetMatchers=["a=~)"]), "spec.targetMatchers[0]"),
     ("inhibit-bad-equal", _with(_INHIBIT, equal=["no-de"]), "spec.equal[0]"),
+    ("times-no-intervals", _with(_TIMES, intervals=[]), "spec.intervals"),
+    (
+        "times-unknown-zone",
+        _with(_TIMES, intervals=_window(location="Mars/Olympus_Mons")),
+        "spec.intervals[0].location",
+    ),
+    (
+        "times-end-before-start",
+        _with(_TIMES, intervals=_window(times=[{"startTime": "17:00", "endTime": "09:00"}])),
+        "spec.intervals[0].times[0]",
+    ),
+    (
+        "times-bad-weekday",
+        _with(_TIMES, intervals=_window(weekdays=["mon:fri"])),
+        "spec.intervals[0].weekdays[0]",
+    ),
+    (
+        "times-day-zero",
+        _with(_TIMES, intervals=_window(daysOfMonth=["0:5"])),
+        "spec.intervals[0].daysOfMonth[0]",
+    ),
 ]

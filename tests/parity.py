@@ -52,7 +52,8 @@ AM_ROUTE = {
 
 @dataclass(frozen=True)
 class Sent:
-    """One notification as compared: its group key, firing set and resolved set."""
+    """One notification as compared: its group key (the group's labels), firing set and
+    resolved set."""
 
     group_key: str
     firing: frozenset[str]
@@ -67,7 +68,10 @@ class Sent:
                 a["labels"][GROUP_LABEL] for a in body["alerts"] if a["status"] == status
             )
 
-        return cls(body["groupKey"], named("firing"), named("resolved"))
+        # the group's labels: Alertmanager prefixes the route's path ({} for the root, {}/{}
+        # for a child route, which mute_time_intervals need)
+        group = body["groupKey"].split(":", 1)[1]
+        return cls(group, named("firing"), named("resolved"))
 
 
 def _am_matcher(text: str) -> dict[str, Any]:
@@ -85,6 +89,20 @@ def am_matcher_text(text: str) -> str:
     matcher = Matcher.parse(text)
     value = matcher.value.replace("\\", "\\\\").replace('"', '\\"')
     return f'{matcher.name}{matcher.type.value}"{value}"'
+
+
+def am_time_interval(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A TimeInterval's spec as an Alertmanager time_intervals entry."""
+    keys = {"daysOfMonth": "days_of_month"}
+    periods = []
+    for period in spec["intervals"]:
+        entry = {keys.get(k, k): v for k, v in period.items() if k != "times"}
+        if "times" in period:
+            entry["times"] = [
+                {"start_time": t["startTime"], "end_time": t["endTime"]} for t in period["times"]
+            ]
+        periods.append(entry)
+    return {"name": name, "time_intervals": periods}
 
 
 def am_inhibit_rule(spec: dict[str, Any]) -> dict[str, Any]:
@@ -198,7 +216,7 @@ class Parity:
         """The notification expected for one group (the first alert's)."""
         group = firing[0] if firing else resolved[0]
         return Sent(
-            f'{{}}:{{{GROUP_LABEL}="{self.key(group)}"}}',
+            f'{{{GROUP_LABEL}="{self.key(group)}"}}',
             frozenset(self.key(s) for s in firing),
             frozenset(self.key(s) for s in resolved),
         )

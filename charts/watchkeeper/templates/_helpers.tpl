@@ -24,7 +24,7 @@ Role in each watched namespace in namespaced mode. Every verb here is one the op
 {{- define "watchkeeper.namespacedRules" -}}
 # Policies, channels, escalations: watched; kopf patches its annotations and finalizers.
 - apiGroups: [watchkeeper.io]
-  resources: [alertpolicies, notificationchannels, escalationpolicies, scalingpolicies, inhibitrules]
+  resources: [alertpolicies, notificationchannels, escalationpolicies, scalingpolicies, inhibitrules, timeintervals]
   verbs: [get, list, watch, patch]
 # Alerts: the only kind the operator creates and deletes.
 - apiGroups: [watchkeeper.io]
@@ -36,7 +36,7 @@ Role in each watched namespace in namespaced mode. Every verb here is one the op
   verbs: [get, list, watch, patch, delete]
 # Status of every kind: written only by the operator.
 - apiGroups: [watchkeeper.io]
-  resources: [alertpolicies/status, alerts/status, notificationchannels/status, escalationpolicies/status, scalingpolicies/status, silences/status, inhibitrules/status]
+  resources: [alertpolicies/status, alerts/status, notificationchannels/status, escalationpolicies/status, scalingpolicies/status, silences/status, inhibitrules/status, timeintervals/status]
   verbs: [get, patch, update]
 # Referenced credentials, by name; only those labelled watchkeeper.io/allow-reference=true are used.
 - apiGroups: [""]

@@ -9,6 +9,7 @@ from .inhibitrule import INHIBIT_RULE
 from .notificationchannel import NOTIFICATION_CHANNEL
 from .scalingpolicy import SCALING_POLICY
 from .silence import SILENCE
+from .timeinterval import TIME_INTERVAL
 
 KINDS: tuple[KindDefinition, ...] = (
     ALERT_POLICY,
@@ -18,6 +19,7 @@ KINDS: tuple[KindDefinition, ...] = (
     SCALING_POLICY,
     SILENCE,
     INHIBIT_RULE,
+    TIME_INTERVAL,
 )
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "NOTIFICATION_CHANNEL",
     "SCALING_POLICY",
     "SILENCE",
+    "TIME_INTERVAL",
     "VERSION",
     "KindDefinition",
 ]

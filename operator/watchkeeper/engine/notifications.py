@@ -326,6 +326,7 @@ def after_evaluation(
     routing: Routing,
     now: datetime,
     muted: bool = False,
+    held: frozenset[str] = frozenset(),
 ) -> Ledger:
     """The ledger after an evaluation: the obligations of its transitions and a Repeat
     when one is due; a new firing restarts the repeat watermark, a resolution ends the
@@ -336,7 +337,10 @@ def after_evaluation(
     so a Firing that is still owed when the muting ends goes out then; no Repeat falls due
     (the watermark stays, so one is owed at the end if the grid passed it); and a
     resolution drops everything the cycle still owes and owes no Resolved: a cycle that
-    ends while muted is never announced."""
+    ends while muted is never announced. The `held` channels (inside a mute window, or
+    outside their active windows) are treated the same way, each on its own: what they are
+    owed waits for the window's end, and a resolution inside it drops what the cycle
+    still owes them and owes them no Resolved."""
     new: list[Obligation] = []
     for transition in changes:
         notice = notice_of(transition, instance)
@@ -352,6 +356,11 @@ def after_evaluation(
                 ledger = replace(ledger, outbox=kept)
                 continue
         channels = targets(notice.event, routing, notice.cycle, ledger.told, ledger.outbox)
+        if transition.change == Change.RESOLVED and held:
+            cycle = format_time(notice.cycle) if notice.cycle else None
+            kept = tuple(o for o in ledger.outbox if o.cycle != cycle or o.channel not in held)
+            ledger = replace(ledger, outbox=kept)
+            channels = [c for c in channels if c not in held]
         new += owe(namespace, alert, notice, channels)
     since = instance.firing_since
     if instance.state == AlertState.FIRING and since is not None and not muted:

@@ -58,7 +58,7 @@ from watchkeeper.kube.calls import KubeError, KubeRejected, KubeUnavailable
 from watchkeeper.kube.events import ObjectRef
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
 from watchkeeper.runtime.metrics import ALERT_WRITES
-from watchkeeper.runtime.muting import Muting, muted
+from watchkeeper.runtime.muting import Muting, held_channels, muted
 from watchkeeper.runtime.policy_status import FIELD_MANAGER
 from watchkeeper.runtime.services import PolicyRef, Services
 
@@ -173,6 +173,7 @@ class AlertWriter:
         self.template_errors, self.write_errors = [], []
         routing = routing_of(spec)
         muting = Muting.of(self.services, self.policy.namespace)
+        held = held_channels(self.services, self.policy.namespace, at)
         changes: dict[SeriesKey, list[Transition]] = {}
         for transition in result.transitions:
             changes.setdefault(transition.key, []).append(transition)
@@ -196,6 +197,7 @@ class AlertWriter:
                 routing,
                 at,
                 muted=muted(state),
+                held=held,
             )
         writes = [(self._delete, key) for key in [*result.dropped, *gone]]
         writes += [(self._flush_due, key) for key in list(self.records) if key not in gone]

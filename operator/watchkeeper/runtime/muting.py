@@ -2,7 +2,11 @@
 alert, and the firing Alerts that inhibit it through the namespace's InhibitRules. All
 from the watch cache: no API call. The result is part of the Alert's state
 (`status.silencedBy`, `status.inhibitedBy`); a muted Alert sends nothing and does not
-escalate (engine.notifications.after_evaluation, runtime.notifier)."""
+escalate (engine.notifications.after_evaluation, runtime.notifier).
+
+Time windows mute channels, not alerts: `held_channels` are the namespace's channels that
+do not send at an instant (inside a mute TimeInterval, or outside all of their active
+ones)."""
 
 from __future__ import annotations
 
@@ -11,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from watchkeeper.api import ALERT, ALERT_POLICY
+from watchkeeper.api import ALERT, ALERT_POLICY, NOTIFICATION_CHANNEL
 from watchkeeper.api.alert import AlertState
 from watchkeeper.api.inhibitrule import INHIBITED_BY_FIELD
 from watchkeeper.api.silence import SILENCED_BY_FIELD
 from watchkeeper.engine.alert_records import proven
 from watchkeeper.engine.inhibition import InhibitRule, Source, inhibited_by
 from watchkeeper.engine.silences import Silence, alert_labels, silenced_by
+from watchkeeper.engine.timeintervals import sends_now
 from watchkeeper.runtime.services import Services
 
 MUTED_BY = (SILENCED_BY_FIELD, INHIBITED_BY_FIELD)
@@ -74,3 +79,20 @@ def firing_sources(services: Services, namespace: str) -> list[Source]:
             Source(name, alert_labels(labels, str(owner.get("name")), status.get("severity")))
         )
     return found
+
+
+def held_channels(services: Services, namespace: str, now: datetime) -> frozenset[str]:
+    """The namespace's channels whose time windows keep them from sending at `now`."""
+    objects, found = services.objects, set()
+    intervals = None
+    for channel in objects.all(NOTIFICATION_CHANNEL):
+        spec = channel.get("spec") or {}
+        mute, active = spec.get("muteTimeIntervals") or [], spec.get("activeTimeIntervals") or []
+        if channel["metadata"]["namespace"] != namespace or not (mute or active):
+            continue
+        if intervals is None:
+            parsed = services.time_intervals.in_namespace(objects, namespace)
+            intervals = {i.name: i for i in parsed}
+        if not sends_now(intervals, list(mute), list(active), now):
+            found.add(str(channel["metadata"]["name"]))
+    return frozenset(found)

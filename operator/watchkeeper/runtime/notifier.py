@@ -43,7 +43,7 @@ from watchkeeper.notify.sender import Channel
 from watchkeeper.runtime.acknowledgement import wanted
 from watchkeeper.runtime.alert_writer import AlertRecord, AlertWriter, routing_of
 from watchkeeper.runtime.escalator import Escalator
-from watchkeeper.runtime.muting import muted
+from watchkeeper.runtime.muting import held_channels, muted
 from watchkeeper.runtime.services import PolicyRef, Services
 
 LOGGER = logging.getLogger("watchkeeper.notify")
@@ -190,7 +190,8 @@ class AlertNotifier:
             return f"NotificationChannel {name} has an invalid spec (see its Ready)"
 
     async def _deliver(self, record: AlertRecord, spec: AlertPolicySpec) -> None:
-        due = ready(record.durable())
+        held = held_channels(self.services, self.policy.namespace, datetime.now(UTC))
+        due = [o for o in ready(record.durable()) if o.channel not in held]
         if not due:
             return
         for _, group in groupby(due, key=lambda o: (o.transition_time, o.event)):

@@ -1,6 +1,6 @@
-"""Silences and InhibitRules from the watch cache, parsed once per (uid, generation), for
-the evaluation of every AlertPolicy: no API call. An invalid one is left out (its Ready
-condition says why)."""
+"""Silences, InhibitRules and TimeIntervals from the watch cache, parsed once per (uid,
+generation), for the evaluation of every AlertPolicy: no API call. An invalid one is left
+out (its Ready condition says why)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
-from watchkeeper.api import INHIBIT_RULE, SILENCE, KindDefinition
+from watchkeeper.api import INHIBIT_RULE, SILENCE, TIME_INTERVAL, KindDefinition
 from watchkeeper.api.inhibitrule import InhibitRuleSpec
 from watchkeeper.api.silence import SilenceSpec
+from watchkeeper.api.timeinterval import TimeIntervalSpec
 from watchkeeper.api.timestamps import parse_time
 from watchkeeper.engine.inhibition import InhibitRule
 from watchkeeper.engine.silences import Silence
+from watchkeeper.engine.timeintervals import TimeInterval
 from watchkeeper.runtime.objects import ObjectCache
 
 T = TypeVar("T")
@@ -68,3 +70,12 @@ def silence_objects() -> ParsedObjects[Silence]:
 
 def inhibit_rule_objects() -> ParsedObjects[InhibitRule]:
     return ParsedObjects(INHIBIT_RULE, _inhibit_rule)
+
+
+def _time_interval(body: Body) -> TimeInterval:
+    spec = TimeIntervalSpec.model_validate(dict(body.get("spec") or {}))
+    return TimeInterval.of(str(body["metadata"]["name"]), spec)
+
+
+def time_interval_objects() -> ParsedObjects[TimeInterval]:
+    return ParsedObjects(TIME_INTERVAL, _time_interval)

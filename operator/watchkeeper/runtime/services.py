@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from watchkeeper.engine.inhibition import InhibitRule
 from watchkeeper.engine.silences import Silence
 from watchkeeper.engine.templating import RenderAll
+from watchkeeper.engine.timeintervals import TimeInterval
 from watchkeeper.kube.alerts import AlertStore
 from watchkeeper.kube.client import Kube
 from watchkeeper.kube.events import Events
@@ -20,6 +21,7 @@ from watchkeeper.runtime.routing_objects import (
     ParsedObjects,
     inhibit_rule_objects,
     silence_objects,
+    time_interval_objects,
 )
 
 
@@ -50,3 +52,5 @@ class Services:
     """The watched Silences, parsed once per generation."""
     inhibit_rules: ParsedObjects[InhibitRule] = field(default_factory=inhibit_rule_objects)
     """The watched InhibitRules, parsed once per generation."""
+    time_intervals: ParsedObjects[TimeInterval] = field(default_factory=time_interval_objects)
+    """The watched TimeIntervals, parsed once per generation."""
