@@ -200,3 +200,21 @@ def test_resolved_inside_the_silence_is_never_sent():
 
 def test_fired_and_resolved_inside_the_silence_sends_nothing():
     assert _timeline(range(0, 40), 20, 60) == []
+
+
+def test_the_watch_cache_lists_a_namespace_without_the_others():
+    """Silences, InhibitRules, TimeIntervals and inhibition sources are read per namespace
+    at every evaluation: from an index, not a scan of every object."""
+    from watchkeeper.api import SILENCE
+    from watchkeeper.runtime.objects import ObjectCache
+
+    cache = ObjectCache()
+    for namespace, name in (("a", "one"), ("a", "two"), ("b", "one")):
+        cache.put(SILENCE, {"metadata": {"namespace": namespace, "name": name}})
+    assert sorted(b["metadata"]["name"] for b in cache.in_namespace(SILENCE, "a")) == [
+        "one",
+        "two",
+    ]
+    cache.remove(SILENCE, "a", "one")
+    assert [b["metadata"]["name"] for b in cache.in_namespace(SILENCE, "a")] == ["two"]
+    assert cache.in_namespace(SILENCE, "c") == []

@@ -60,10 +60,10 @@ def firing_sources(services: Services, namespace: str) -> list[Source]:
     """The namespace's firing Alerts whose status the operator wrote, with the labels
     silences and inhibit rules see (their policy's labels and alertname included)."""
     found = []
-    for alert in services.objects.all(ALERT):
+    for alert in services.objects.in_namespace(ALERT, namespace):
         metadata = alert["metadata"]
         status = alert.get("status") or {}
-        if metadata["namespace"] != namespace or status.get("state") != AlertState.FIRING:
+        if status.get("state") != AlertState.FIRING:
             continue
         owners = metadata.get("ownerReferences") or []
         owner = next((o for o in owners if o.get("kind") == ALERT_POLICY.kind), None)
@@ -85,10 +85,10 @@ def held_channels(services: Services, namespace: str, now: datetime) -> frozense
     """The namespace's channels whose time windows keep them from sending at `now`."""
     objects, found = services.objects, set()
     intervals = None
-    for channel in objects.all(NOTIFICATION_CHANNEL):
+    for channel in objects.in_namespace(NOTIFICATION_CHANNEL, namespace):
         spec = channel.get("spec") or {}
         mute, active = spec.get("muteTimeIntervals") or [], spec.get("activeTimeIntervals") or []
-        if channel["metadata"]["namespace"] != namespace or not (mute or active):
+        if not (mute or active):
             continue
         if intervals is None:
             parsed = services.time_intervals.in_namespace(objects, namespace)

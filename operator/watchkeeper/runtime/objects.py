@@ -25,6 +25,7 @@ class ObjectCache:
 
     def __init__(self) -> None:
         self._bodies: dict[str, dict[tuple[str, str], Body]] = defaultdict(dict)
+        self._by_namespace: dict[tuple[str, str], dict[str, Body]] = defaultdict(dict)
         self._alerts_by_policy: dict[tuple[str, str], set[str]] = defaultdict(set)
 
     def put(self, kind: KindDefinition, body: Body) -> None:
@@ -36,12 +37,14 @@ class ObjectCache:
             if policy:
                 self._alerts_by_policy[namespace, policy].add(name)
         self._bodies[kind.plural][namespace, name] = body
+        self._by_namespace[kind.plural, namespace][name] = body
 
     def remove(self, kind: KindDefinition, namespace: str, name: str) -> None:
         """Forget a deleted object."""
         if kind is ALERT:
             self._unindex(namespace, name)
         self._bodies[kind.plural].pop((namespace, name), None)
+        self._by_namespace[kind.plural, namespace].pop(name, None)
 
     def get(self, kind: KindDefinition, namespace: str, name: str) -> Body | None:
         """The object as last seen, or None if it does not exist (as far as we know)."""
@@ -50,6 +53,10 @@ class ObjectCache:
     def all(self, kind: KindDefinition) -> Iterator[Body]:
         """Every object of a kind."""
         return iter(list(self._bodies[kind.plural].values()))
+
+    def in_namespace(self, kind: KindDefinition, namespace: str) -> list[Body]:
+        """Every object of a kind in one namespace."""
+        return list(self._by_namespace.get((kind.plural, namespace), {}).values())
 
     def alerts_of(self, namespace: str, policy_label: str) -> list[Body]:
         """The Alerts labelled with the policy."""

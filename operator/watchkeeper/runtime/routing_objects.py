@@ -48,8 +48,7 @@ class ParsedObjects(Generic[T]):
 
     def in_namespace(self, objects: ObjectCache, namespace: str) -> list[T]:
         """The valid objects of a namespace."""
-        bodies = (b for b in objects.all(self.kind) if b["metadata"]["namespace"] == namespace)
-        found = (self.parsed(b) for b in bodies)
+        found = (self.parsed(b) for b in objects.in_namespace(self.kind, namespace))
         return [item for item in found if item is not None]
 
 
