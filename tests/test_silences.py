@@ -142,3 +142,35 @@ def test_the_cli_refuses_a_silence_that_would_mute_everything(kubeconfig, namesp
     )
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and "at least one matcher" in result.stderr
+
+
+def test_what_a_silence_held_is_sent_once_across_an_operator_kill(
+    operator, kubeconfig, namespace, custom_objects, exporter, receiver
+):
+    """The held Firing lives in the Alert's outbox: killed while silenced, the operator
+    sends it once after the silence ends, whether it ended while it was down or not."""
+    metric = "wk_silence_kill"
+    silence = {"matchers": ["alertname=held"], "duration": "1h", "createdBy": "ana"}
+    apply(
+        kubeconfig,
+        namespace,
+        watchkeeper_object("Silence", "held", silence),
+        _webhook(receiver, "hook"),
+    )
+    eventually(lambda: _silence_state(custom_objects, namespace, "held"), lambda s: s == "Active")
+    apply(kubeconfig, namespace, policy("held", metric, routing={"channels": ["hook"]}))
+    exporter.set(metric, 3)
+    eventually(
+        lambda: alerts(custom_objects, namespace, "held"),
+        lambda found: bool(found) and bool(found[0]["status"].get("outbox")),
+    )
+    [alert] = alerts(custom_objects, namespace, "held")
+    assert alert["status"]["silencedBy"] == ["held"]
+    [owed] = alert["status"]["outbox"]
+    operator.kill()
+    watchkeeper(kubeconfig, "silence", "expire", "held", "-n", namespace)
+    operator.start()
+    [firing] = receiver.wait_for(1, "/hook", timeout=60)
+    assert firing.headers["idempotency-key"] == owed["key"]
+    time.sleep(QUIET)
+    assert len(receiver.to("/hook")) == 1
