@@ -299,6 +299,47 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         ),
         "spec.adaptive.deviations[0].value",
     ),
+    # Adaptive bands: every level reachable, warm-up within the window (issue 16).
+    (
+        "policy-adaptive-unreachable-without-gap",  # 60 points: z <= sqrt(59) < 8
+        _with(
+            _POLICY,
+            thresholds=None,
+            adaptive={
+                "window": "1h",
+                "step": "1m",
+                "baselineGap": "0s",
+                "deviations": [{"severity": "Warning", "value": 8}],
+            },
+        ),
+        "spec.adaptive.deviations",
+    ),
+    (
+        "policy-adaptive-min-points-beyond-window",
+        _with(_POLICY, thresholds=None, adaptive={**_ADAPTIVE, "minPoints": 61}),
+        "spec.adaptive.minPoints",
+    ),
+    (
+        "policy-adaptive-window-longer-than-season",
+        _with(
+            _POLICY, thresholds=None, adaptive={**_ADAPTIVE, "window": "2h", "seasonality": "1h"}
+        ),
+        "spec.adaptive.seasonality",
+    ),
+    (
+        "policy-adaptive-gap-and-season",
+        _with(
+            _POLICY,
+            thresholds=None,
+            adaptive={**_ADAPTIVE, "baselineGap": "5m", "seasonality": "24h"},
+        ),
+        "baselineGap",
+    ),
+    (
+        "policy-adaptive-negative-floor",
+        _with(_POLICY, thresholds=None, adaptive={**_ADAPTIVE, "sigmaFloor": {"absolute": -1}}),
+        "spec.adaptive.sigmaFloor.absolute",
+    ),
     # The scale target: `version` or `group/version`, and a Kind.
     ("scaling-api-version-x-y-z", _with(_SCALING, targetRef=_target("x/y/z")), "apiVersion"),
     ("scaling-api-version-empty-group", _with(_SCALING, targetRef=_target("/v1")), "apiVersion"),

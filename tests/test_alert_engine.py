@@ -233,7 +233,7 @@ def test_levels_breach(comparison, value, expected):
 
 
 def test_adaptive_levels_sit_on_the_comparison_side():
-    from watchkeeper.api.alertpolicy import Deviation
+    from watchkeeper.api.adaptive import Deviation
 
     devs = [Deviation(severity="Critical", value=5), Deviation(severity="Warning", value=3)]
     up = adaptive_levels("GreaterThan", devs, baseline=100, stddev=10)

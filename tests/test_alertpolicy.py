@@ -349,20 +349,33 @@ def test_adaptive_band_shows_the_threshold_used(
 ):
     metric = "wk_ap_adaptive"
     exporter.set(metric, 10)
-    time.sleep(8)  # some history for the baseline
     adaptive = {
         "window": "1m",
         "step": "1s",
+        "baselineGap": "10s",  # the band judges against the window ending 10 s back
+        "minPoints": 3,  # learning until that window holds 3 points
+        "sigmaFloor": {"absolute": 10},  # the series is flat: sigma is taken as 10
         "deviations": [{"severity": "Warning", "value": 2}, {"severity": "Critical", "value": 50}],
     }
     body = policy("anomaly", metric, adaptive=adaptive)
     del body["spec"]["thresholds"]
     apply(kubeconfig, namespace, body)
-    policy_condition(custom_objects, namespace, "anomaly", "QuerySucceeded")
+    policy_condition(custom_objects, namespace, "anomaly", "QuerySucceeded", timeout=60)
     assert alerts(custom_objects, namespace, "anomaly") == []
     exporter.set(metric, 50)
     [alert] = wait_states(custom_objects, namespace, "anomaly", [("Firing", "Warning")])
-    assert 10 < alert["status"]["threshold"] < 50
+    assert alert["status"]["threshold"] == 30
+    band = alert["status"]["band"]
+    assert (band["state"], band["baseline"], band["sigma"], band["sigmaUsed"]) == (
+        "Ready",
+        10,
+        0,
+        10,
+    )
+    assert band["thresholds"] == [
+        {"severity": "Warning", "value": 30},
+        {"severity": "Critical", "value": 510},
+    ]
 
 
 def test_deleting_the_policy_deletes_its_alerts(

@@ -110,6 +110,7 @@ def test_cluster_mode_rights_are_least_privilege(kubeconfig, namespace, tmp_path
         assert can(kubeconfig, sa, "update", "deployments", "--subresource=scale", "-n", "default")
         assert can(kubeconfig, sa, "update", "statefulsets", "--subresource=scale", "-n", "x")
         assert can(kubeconfig, sa, "get", "deployments", "-n", "default")
+        assert can(kubeconfig, sa, "watch", "deployments", "-n", "default")
         assert not can(kubeconfig, sa, "patch", "deployments", "-n", "default")
         assert not can(kubeconfig, sa, "update", "deployments", "-n", "default")
         assert not can(kubeconfig, sa, "update", "replicasets", "--subresource=scale", "-A")

@@ -129,3 +129,32 @@ async def test_removed_jobs_stop_and_changed_intervals_move_the_grid() -> None:
     scheduler.upsert("a", "Test", timedelta(seconds=0.3), job("a2"))
     await _run_for(scheduler, 1.0)
     assert "b" not in ran and "a" not in ran and ran.count("a2") >= 2
+
+
+async def test_a_kind_with_a_limit_runs_fewer_at_once_and_never_holds_up_another_kind() -> None:
+    scheduler = Scheduler(concurrency=6, limits={"Housekeeping": 2})
+    scheduler.active.set()
+    running: dict[str, int] = {"Housekeeping": 0, "Evaluation": 0}
+    peak = dict(running)
+    done: list[str] = []
+
+    def job(kind: str, key: str):  # type: ignore[no-untyped-def]
+        async def run(due: datetime) -> None:
+            running[kind] += 1
+            peak[kind] = max(peak[kind], running[kind])
+            try:
+                await asyncio.sleep(0.3)
+                done.append(key)
+            finally:
+                running[kind] -= 1
+
+        return run
+
+    for kind in running:
+        for i in range(8):
+            key = f"{kind}-{i}"
+            scheduler.upsert(key, kind, timedelta(seconds=60), job(kind, key))
+            scheduler.trigger(key)
+    await _run_for(scheduler, 1.0)
+    assert peak == {"Housekeeping": 2, "Evaluation": 6}
+    assert {f"Evaluation-{i}" for i in range(8)} <= set(done)  # 2 rounds of 6 in 0.6 s

@@ -45,10 +45,11 @@ Role in each watched namespace in namespaced mode. Every verb here is one the op
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
-# Scale targets: their labels (the opt-in watchkeeper.io/allow-scaling=true) and /scale.
+# Scale targets: watched (only those labelled watchkeeper.io/allow-scaling=true, unless
+# --reference-policy=any) for their replicas; their /scale is written.
 - apiGroups: [apps]
   resources: [deployments, statefulsets]
-  verbs: [get]
+  verbs: [get, list, watch]
 - apiGroups: [apps]
   resources: [deployments/scale, statefulsets/scale]
   verbs: [get, update]
@@ -60,13 +61,13 @@ Role in each watched namespace in namespaced mode. Every verb here is one the op
   resources: [{{ range $i, $r := .resources }}{{ if $i }}, {{ end }}{{ printf "%s/scale" $r | quote }}{{ end }}]
   verbs: [get, update]
 {{- end }}
-# Other autoscalers of a target (conflict check).
+# Other autoscalers of a target (conflict check), watched.
 - apiGroups: [autoscaling]
   resources: [horizontalpodautoscalers]
-  verbs: [list]
+  verbs: [list, watch]
 - apiGroups: [keda.sh]
   resources: [scaledobjects]
-  verbs: [list]
+  verbs: [list, watch]
 {{- end -}}
 
 {{/* Cluster-scoped reads kopf needs to find its resources; no Secret, no workload. */}}

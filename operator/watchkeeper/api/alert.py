@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from .adaptive import BandStatus
 from .common import (
     Condition,
     KindDefinition,
@@ -164,6 +165,11 @@ class AlertStatus(WatchkeeperModel):
     severity: Severity | None = Field(default=None, description="Highest severity breached.")
     value: float | None = Field(default=None, description="Latest value of the series.")
     threshold: float | None = Field(default=None, description="Threshold of that severity.")
+    band: BandStatus | None = Field(
+        default=None,
+        description="An adaptive policy's band for this series: baseline, sigma, threshold per "
+        "severity, or Learning (refreshed with the value).",
+    )
     labels: dict[str, str] = Field(default_factory=dict, description="Labels of the series.")
     summary: str = Field(default="", description="Rendered summary annotation.")
     description: str = Field(default="", description="Rendered description annotation.")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import StrEnum
 from itertools import pairwise
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field, model_validator
 
+from .adaptive import LIST_MAP_BY_SEVERITY, Adaptive, NearestBand
 from .common import (
     Between,
     Condition,
@@ -58,10 +59,6 @@ class ErrorState(StrEnum):
 
 
 _SEVERITY_RANK = "{'Warning': 0, 'Critical': 1, 'Emergency': 2}"
-_LIST_MAP_BY_SEVERITY: dict[str, Any] = {
-    "x-kubernetes-list-type": "map",
-    "x-kubernetes-list-map-keys": ["severity"],
-}
 
 
 class Threshold(WatchkeeperModel):
@@ -72,43 +69,6 @@ class Threshold(WatchkeeperModel):
         allow_inf_nan=False,
         description="The series is at this severity when `value <comparison> this`; finite.",
     )
-
-
-_STEP_IN_WINDOW = "duration(self.step) < duration(self.window)"
-_STEP_IN_WINDOW_MESSAGE = "step must be shorter than window"
-
-
-class Deviation(WatchkeeperModel):
-    """How many standard deviations from the baseline reach a severity."""
-
-    severity: Severity = Field(description="Warning, Critical or Emergency.")
-    value: float = Field(gt=0, le=100, description="k in baseline +/- k*sigma.")
-
-
-class Adaptive(WatchkeeperModel):
-    """An adaptive band: baseline +/- k*sigma of the query over a window, computed by Prometheus."""
-
-    cel_rules = (cel(_STEP_IN_WINDOW, _STEP_IN_WINDOW_MESSAGE, ".step"),)
-
-    window: Annotated[Duration, Between("1m", "168h")] = Field(
-        description="How far back the baseline and sigma look, e.g. 1h."
-    )
-    step: Annotated[Duration, Between("1s", "1h")] = Field(
-        default=Duration("1m"),
-        description="Subquery resolution within the window, shorter than it.",
-    )
-    deviations: list[Deviation] = Field(
-        min_length=1,
-        max_length=3,
-        description="k per severity, strictly increasing with severity.",
-        json_schema_extra=_LIST_MAP_BY_SEVERITY,
-    )
-
-    @model_validator(mode="after")
-    def _step_in_window(self) -> Adaptive:
-        if self.step.delta >= self.window.delta:
-            raise ValueError(_STEP_IN_WINDOW_MESSAGE)
-        return self
 
 
 class Routing(WatchkeeperModel):
@@ -175,7 +135,7 @@ class AlertPolicySpec(SpecModel):
         min_length=1,
         max_length=3,
         description="Fixed thresholds, any subset of Warning, Critical, Emergency.",
-        json_schema_extra=_LIST_MAP_BY_SEVERITY,
+        json_schema_extra=LIST_MAP_BY_SEVERITY,
     )
     adaptive: Adaptive | None = Field(
         default=None, description="An adaptive band instead of fixed thresholds."
@@ -274,6 +234,14 @@ class AlertPolicyStatus(WatchkeeperModel):
     pending: int = Field(default=0, description="Alerts now pending.")
     firing: int = Field(default=0, description="Alerts now firing.")
     last_evaluation: LastEvaluation | None = Field(default=None, description="Last evaluation.")
+    learning: int = Field(
+        default=0, description="Series of an adaptive band still learning (cannot breach)."
+    )
+    nearest: NearestBand | None = Field(
+        default=None,
+        description="Adaptive band of the series nearest to breaching (refreshed at most once "
+        "per status heartbeat).",
+    )
 
 
 ALERT_POLICY = KindDefinition(

@@ -24,6 +24,9 @@ def _positive_duration(text: str) -> float:
 
 def _run(args: argparse.Namespace) -> int:
     from watchkeeper.handlers.runner import run_operator
+    from watchkeeper.runtime.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # before any thread exists
 
     try:
         destinations = DestinationPolicy.from_flags(args.allow_destination, args.deny_destination)

@@ -78,6 +78,7 @@ def status_from_instance(instance: Instance) -> dict[str, Any]:
         "severityChangedAt": stamp(instance.severity_changed_at),
         "keepFiringSince": stamp(instance.keep_firing_since),
         "resolvedAt": stamp(instance.resolved_at),
+        "band": instance.band.to_api() if instance.band else None,
     }
 
 

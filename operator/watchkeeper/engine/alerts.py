@@ -16,6 +16,7 @@ from enum import StrEnum
 from watchkeeper.api.alert import AlertState
 from watchkeeper.api.alertpolicy import ErrorState, NoDataState
 from watchkeeper.api.common import Severity
+from watchkeeper.engine.bands import Band
 from watchkeeper.engine.levels import Levels
 
 SeriesKey = tuple[tuple[str, str], ...]
@@ -41,6 +42,8 @@ class Instance:
     severity_changed_at: datetime | None = None
     keep_firing_since: datetime | None = None
     resolved_at: datetime | None = None
+    band: Band | None = None
+    """The adaptive band at the last evaluation that saw the series (display only)."""
 
     @property
     def active(self) -> bool:
@@ -50,12 +53,14 @@ class Instance:
 @dataclass(frozen=True)
 class Observation:
     """One series of the query result and the levels that apply to it; `forced` makes it
-    breach at that level whatever its value (no data or errors under Alerting)."""
+    breach at that level whatever its value (no data or errors under Alerting); `band` is
+    the adaptive band the levels come from."""
 
     labels: Mapping[str, str]
     value: float
     levels: Levels | None
     forced: tuple[Severity, float] | None = None
+    band: Band | None = None
 
     def breach(self) -> tuple[Severity, float] | None:
         if self.forced is not None:
@@ -174,6 +179,7 @@ def _step(
     """One series, one evaluation: Prometheus's rules/alerting.go Eval, per series."""
     changes: list[Change] = []
     value = seen.value if seen is not None else (before.value if before else None)
+    band = (seen.band if seen else None) or (before.band if before else None)
     if hit is not None:
         obs, severity, threshold = hit
         if before is None or not before.active:
@@ -187,6 +193,7 @@ def _step(
             severity=severity,
             threshold=threshold,
             value=value,
+            band=band,
             keep_firing_since=None,
         )
     else:
@@ -196,13 +203,14 @@ def _step(
         if before.state == AlertState.FIRING and rules.keep_firing_for > timedelta(0):
             keep_since = keep_since or now
             if now - keep_since < rules.keep_firing_for:
-                return replace(before, value=value, keep_firing_since=keep_since), []
+                return replace(before, value=value, band=band, keep_firing_since=keep_since), []
         if before.state == AlertState.PENDING:
             return None, [Change.PENDING_CLEARED]
         resolved = replace(
             before,
             state=AlertState.RESOLVED,
             value=value,
+            band=band,
             resolved_at=now,
             keep_firing_since=None,
         )

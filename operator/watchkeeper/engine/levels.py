@@ -9,7 +9,8 @@ import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from watchkeeper.api.alertpolicy import Comparison, Deviation, Threshold
+from watchkeeper.api.adaptive import Deviation
+from watchkeeper.api.alertpolicy import Comparison, Threshold
 from watchkeeper.api.common import Severity
 
 _OPERATORS: dict[Comparison, Callable[[float, float], bool]] = {

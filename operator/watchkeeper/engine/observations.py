@@ -1,16 +1,21 @@
 """From query results to observations: drop the metric name as Prometheus does for
 alerts, refuse label sets that collide once it is dropped, and attach the levels (fixed,
-or an adaptive band per series)."""
+or an adaptive band per series), with the PromQL that computes an adaptive band."""
 
 from __future__ import annotations
 
 import json
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
 
-from watchkeeper.api.alertpolicy import Adaptive, AlertPolicySpec
+from watchkeeper.api.adaptive import Adaptive
+from watchkeeper.api.alertpolicy import AlertPolicySpec
 from watchkeeper.engine.alerts import Observation, SeriesKey, series_key
-from watchkeeper.engine.levels import Levels, adaptive_levels, fixed_levels
+from watchkeeper.engine.bands import Window, band
+from watchkeeper.engine.levels import fixed_levels
 
 Series = tuple[Mapping[str, str], float]
 METRIC_NAME = "__name__"
@@ -49,10 +54,31 @@ def alert_labels(labels: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in labels.items() if k != METRIC_NAME}
 
 
-def adaptive_queries(query: str, adaptive: Adaptive) -> tuple[str, str]:
-    """The baseline and standard-deviation queries of an adaptive band."""
-    window = f"({query})[{adaptive.window}:{adaptive.step}]"
-    return f"avg_over_time({window})", f"stddev_over_time({window})"
+@dataclass(frozen=True)
+class AdaptiveQueries:
+    """The PromQL of an adaptive band: mean, standard deviation and number of points of the
+    query over the baseline window, which ends `adaptive.offset` before the evaluation."""
+
+    baseline: str
+    sigma: str
+    points: str
+
+
+def adaptive_queries(query: str, adaptive: Adaptive) -> AdaptiveQueries:
+    """The band's three queries; the window is `[window:step]`, shifted by `offset`."""
+    shift = promql_duration(adaptive.offset)
+    window = f"({query})[{adaptive.window}:{adaptive.step}]" + (f" offset {shift}" if shift else "")
+    return AdaptiveQueries(
+        f"avg_over_time({window})", f"stddev_over_time({window})", f"count_over_time({window})"
+    )
+
+
+def promql_duration(delta: timedelta) -> str:
+    """A non-negative duration in PromQL's notation (``90s``, ``1500ms``); "" for zero."""
+    millis = delta // timedelta(milliseconds=1)
+    if millis <= 0:
+        return ""
+    return f"{millis // 1000}s" if millis % 1000 == 0 else f"{millis}ms"
 
 
 def by_key(series: Sequence[Series]) -> dict[SeriesKey, tuple[dict[str, str], float]]:
@@ -71,10 +97,12 @@ def observations(
     spec: AlertPolicySpec,
     series: Sequence[Series],
     baseline: Sequence[Series] = (),
-    stddev: Sequence[Series] = (),
+    sigma: Sequence[Series] = (),
+    points: Sequence[Series] = (),
 ) -> list[Observation]:
-    """One observation per series; with an adaptive band, series without a baseline or a
-    standard deviation yet get no levels (they cannot breach).
+    """One observation per series. With an adaptive band, each series carries its band, and
+    only a Ready band gives it levels: a series without enough points in its baseline
+    window (Learning) or with a band of no width (Flat) cannot breach.
 
     Raises :class:`DuplicateSeries` when two series of one result share a label set once
     the metric name is dropped."""
@@ -84,13 +112,14 @@ def observations(
         return [Observation(labels, value, levels) for labels, value in found.values()]
     if spec.adaptive is None:
         raise ValueError("a policy has thresholds or an adaptive band")
-    baselines, deviations = by_key(baseline), by_key(stddev)
+    baselines, sigmas, counts = by_key(baseline), by_key(sigma), by_key(points)
     result = []
     for key, (labels, value) in found.items():
-        band: Levels | None = None
-        if key in baselines and key in deviations:
-            band = adaptive_levels(
-                spec.comparison, spec.adaptive.deviations, baselines[key][1], deviations[key][1]
-            )
-        result.append(Observation(labels, value, band))
+        window = Window(
+            baselines[key][1] if key in baselines else None,
+            sigmas[key][1] if key in sigmas else None,
+            int(counts[key][1]) if key in counts and math.isfinite(counts[key][1]) else 0,
+        )
+        judged = band(spec.adaptive, spec.comparison, window)
+        result.append(Observation(labels, value, judged.levels, band=judged))
     return result

@@ -51,11 +51,10 @@ TRUE, FALSE, UNKNOWN = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionSta
 
 @dataclass(frozen=True)
 class Conflict:
-    """Why another object is in charge of the target (certain=False: could not check)."""
+    """Why another object is in charge of the target."""
 
     reason: str
     message: str
-    certain: bool = True
 
 
 @dataclass(frozen=True)
@@ -145,9 +144,7 @@ def _behaviour(spec: ScalingPolicySpec) -> Behaviour:
 
 
 def _refuse(draft: Draft, spec: ScalingPolicySpec, conflict: Conflict) -> Plan:
-    draft.condition(
-        TARGET_CONFLICT, TRUE if conflict.certain else UNKNOWN, conflict.reason, conflict.message
-    )
+    draft.condition(TARGET_CONFLICT, TRUE, conflict.reason, conflict.message)
     draft.condition(
         SCALING_ACTIVE,
         FALSE,

@@ -51,7 +51,9 @@ class Draft:
     def __init__(
         self, previous: ScalingPolicyStatus, generation: int | None, now: datetime
     ) -> None:
-        self.status = previous.model_copy(deep=True)
+        # Shallow: a draft only ever assigns whole fields, never edits a nested value, so
+        # `previous` stays as it was (a deep copy cost a third of an idle evaluation).
+        self.status = previous.model_copy()
         self.generation = generation
         self.now = now
         self.notices: list[Notice] = []

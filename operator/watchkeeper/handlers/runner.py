@@ -13,9 +13,11 @@ from typing import Any
 
 import kopf
 
-from watchkeeper.handlers import acknowledgement, objects
+from watchkeeper.handlers import acknowledgement, objects, workloads
+from watchkeeper.kube.access import ALLOW_SCALING_LABEL, ALLOWED, ReferencePolicy
 from watchkeeper.runtime.app import Runtime
 from watchkeeper.runtime.config import OperatorConfig
+from watchkeeper.runtime.workloads import AUTOSCALER_RESOURCES, WORKLOAD_RESOURCES
 
 PREFIX = "watchkeeper.io"
 
@@ -41,7 +43,7 @@ class ForeverBackoffs:
             yield 10
 
 
-async def _configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def _configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: Any) -> None:
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=PREFIX, key="last-handled-configuration"
@@ -59,7 +61,12 @@ async def _configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any)
     settings.networking.error_backoffs = ForeverBackoffs()
     settings.peering.standalone = True
     runtime: Runtime = memo.runtime
-    await runtime.start()
+    if runtime.config.reference_policy is ReferencePolicy.LABEL:  # only opted-in workloads
+        for resource in WORKLOAD_RESOURCES:
+            selector = f"{ALLOW_SCALING_LABEL}={ALLOWED}"
+            settings.watching.label_selectors[resource.group, resource.plural] = selector
+    indexed = (*WORKLOAD_RESOURCES, *AUTOSCALER_RESOURCES)
+    await runtime.start({r.index: kwargs[r.index] for r in indexed})
 
 
 async def _cleanup(memo: kopf.Memo, **_: Any) -> None:
@@ -74,6 +81,7 @@ def run_operator(config: OperatorConfig, verbose: bool = False) -> None:
     kopf.on.cleanup(registry=registry)(_cleanup)
     kopf.on.login(registry=registry)(kopf.login_via_client)
     objects.register(registry)
+    workloads.register(registry)
     acknowledgement.register(registry, config)
     kopf.configure(verbose=verbose)
     for handler in logging.getLogger().handlers:

@@ -1,8 +1,9 @@
-"""Scaling through the API server: any workload's /scale subresource, who else scales it
-(HorizontalPodAutoscalers, KEDA ScaledObjects, other ScalingPolicies), and Events.
+"""Scaling through the API server: any workload's /scale subresource, and who else scales
+it (HorizontalPodAutoscalers, KEDA ScaledObjects, other ScalingPolicies).
 
-A workload is scaled only when it opted in (see `watchkeeper.kube.access`): its labels are
-read (metadata only, never its spec) before every read and write of /scale.
+A workload is scaled only when it opted in (see `watchkeeper.kube.access`): unless the
+caller already knows (from a watch filtered on the label), its labels are read (metadata
+only, never its spec) before a read or write of /scale, at most once per `opt_in_ttl`.
 
 The official client is synchronous: every call runs in a worker thread."""
 
@@ -12,10 +13,9 @@ import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from kubernetes import client
-from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import (
     ConflictError,
@@ -52,10 +52,6 @@ class ScaleChanged(ScaleError):
     def __init__(self, replicas: int) -> None:
         super().__init__(f"the replicas were changed to {replicas} meanwhile")
         self.replicas = replicas
-
-
-class ClaimCheckFailed(Exception):
-    """Could not find out whether another autoscaler targets the workload."""
 
 
 @dataclass(frozen=True)
@@ -139,18 +135,20 @@ class Scales:
         return await run_blocking(self._get, namespace, target)
 
     async def set_replicas(
-        self, namespace: str, target: TargetRef, scale: Scale, replicas: int
+        self,
+        namespace: str,
+        target: TargetRef,
+        scale: Scale,
+        replicas: int,
+        opted_in: bool = False,
     ) -> None:
-        """Write `replicas` over the scale read before. A write conflict (the workload changed
-        meanwhile) is retried while the replicas are still the ones read; ScaleChanged when
-        someone else changed them."""
-        await run_blocking(self._set, namespace, target, scale, replicas)
+        """Write `replicas` over the scale read before (`opted_in`: the caller saw the
+        workload's opt-in label). A write conflict (the workload changed meanwhile) is retried
+        while the replicas are still the ones read; ScaleChanged when someone else changed
+        them."""
+        await run_blocking(self._set, namespace, target, scale, replicas, opted_in)
 
-    async def autoscalers(self, namespace: str) -> list[Autoscaler]:
-        """The HPAs and KEDA ScaledObjects of a namespace (one LIST each)."""
-        return await run_blocking(self._autoscalers, namespace)
-
-    def _scale_resource(self, namespace: str, target: TargetRef) -> Any:
+    def _scale_resource(self, namespace: str, target: TargetRef, opted_in: bool = False) -> Any:
         """The target's /scale, once the target is known to have opted in."""
         if self._dynamic is None:
             self._dynamic = DynamicClient(self._api)
@@ -162,7 +160,8 @@ class Scales:
             ) from None
         if "scale" not in resource.subresources:
             raise ScaleError(f"kind {target.kind} has no /scale subresource")
-        self._check_opt_in(resource, namespace, target)
+        if not opted_in:
+            self._check_opt_in(resource, namespace, target)
         return resource.subresources["scale"]
 
     def _check_opt_in(self, resource: Any, namespace: str, target: TargetRef) -> None:
@@ -198,8 +197,10 @@ class Scales:
             raise ScaleError(f"reading /scale failed: {error.summary()}") from None
         return Scale(int((body.get("spec") or {}).get("replicas") or 0), body)
 
-    def _set(self, namespace: str, target: TargetRef, scale: Scale, replicas: int) -> None:
-        resource = self._scale_resource(namespace, target)
+    def _set(
+        self, namespace: str, target: TargetRef, scale: Scale, replicas: int, opted_in: bool
+    ) -> None:
+        resource = self._scale_resource(namespace, target, opted_in)
         for _ in range(CONFLICT_RETRIES):
             body = {**scale.body, "spec": {**(scale.body.get("spec") or {}), "replicas": replicas}}
             try:
@@ -215,58 +216,6 @@ class Scales:
             except DynamicApiError as error:
                 raise ScaleError(f"writing /scale failed: {error.summary()}") from None
         raise ScaleError(f"the write conflicted {CONFLICT_RETRIES} times in a row")
-
-    def _autoscalers(self, namespace: str) -> list[Autoscaler]:
-        try:
-            hpas = client.AutoscalingV2Api(self._api).list_namespaced_horizontal_pod_autoscaler(
-                namespace
-            )
-            found = [
-                Autoscaler(
-                    "HorizontalPodAutoscaler",
-                    str(hpa.metadata and hpa.metadata.name),
-                    _ref_dict(self._api, hpa.spec.scale_target_ref),
-                )
-                for hpa in hpas.items
-            ]
-            found += [
-                Autoscaler(
-                    "ScaledObject",
-                    obj["metadata"]["name"],
-                    {"kind": KEDA_KIND, "apiVersion": "apps/v1"}
-                    | (obj["spec"].get("scaleTargetRef") or {}),
-                )
-                for obj in self._list_custom("keda.sh", "v1alpha1", namespace, "scaledobjects")
-            ]
-        except ApiException as error:
-            raise ClaimCheckFailed(
-                f"listing the workload's other autoscalers failed: HTTP {error.status}"
-            ) from None
-        return found
-
-    def _list_custom(
-        self, group: str, version: str, namespace: str, plural: str
-    ) -> list[dict[str, Any]]:
-        """Every object of a custom kind; none when the API server does not serve it."""
-        try:
-            listed = cast(
-                dict[str, Any],
-                client.CustomObjectsApi(self._api).list_namespaced_custom_object(
-                    group, version, namespace, plural
-                ),
-            )
-        except ApiException as error:
-            if error.status == 404:
-                return []
-            raise
-        items: list[dict[str, Any]] = listed.get("items", [])
-        return [item for item in items if item.get("spec")]
-
-
-def _ref_dict(api: client.ApiClient, ref: object) -> dict[str, Any]:
-    """A typed scaleTargetRef as the API writes it (camelCase keys)."""
-    data: dict[str, Any] = api.sanitize_for_serialization(ref)
-    return data
 
 
 def _older(metadata: Mapping[str, Any], policy: str, created: str) -> bool:

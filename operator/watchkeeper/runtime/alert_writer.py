@@ -63,7 +63,9 @@ from watchkeeper.runtime.policy_status import FIELD_MANAGER
 from watchkeeper.runtime.services import PolicyRef, Services
 
 LOGGER = logging.getLogger("watchkeeper.alerts")
-VOLATILE = ("value", "lastEvaluationTime")
+VOLATILE = ("value", "band", "lastEvaluationTime")
+REFRESHED = ("value", "band")
+"""Volatile fields whose change is written once a heartbeat has passed."""
 SHOWN = ("summary", "description")
 LEDGER = ("outbox", "notifications", "told", "lastRepeatAt", "escalation", "acknowledged")
 NOT_STATE = (*LEDGER, "proof")
@@ -259,7 +261,7 @@ class AlertWriter:
         return status
 
     def _due(self, record: AlertRecord, at: datetime) -> bool:
-        """Write when anything but the value changed, or the value after a heartbeat."""
+        """Write when anything but the value and band changed, or those after a heartbeat."""
         before, desired = record.written, record.desired()
         if before is None:
             return True
@@ -267,7 +269,7 @@ class AlertWriter:
         if any(_blank(before.get(k)) != _blank(desired.get(k)) for k in steady):
             return True
         last = record.written_at
-        return desired.get("value") != before.get("value") and (
+        return any(desired.get(k) != before.get(k) for k in REFRESHED) and (
             last is None or at - last >= self.heartbeat
         )
 

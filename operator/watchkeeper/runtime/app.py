@@ -38,18 +38,23 @@ from watchkeeper.runtime.http import HealthServer
 from watchkeeper.runtime.leadership import LeaderElector
 from watchkeeper.runtime.metrics import LEADER, observe_prometheus_client
 from watchkeeper.runtime.objects import ObjectCache
+from watchkeeper.runtime.readiness import JOB_KIND as READINESS_JOB
 from watchkeeper.runtime.readiness import ReadinessService
 from watchkeeper.runtime.rendering import BoundedRenderer, RenderLimits
 from watchkeeper.runtime.scaling import ScalingService
 from watchkeeper.runtime.scheduler import Scheduler
 from watchkeeper.runtime.services import Services
 from watchkeeper.runtime.silences import register_silence_upkeep
+from watchkeeper.runtime.workloads import Index, WorkloadIndex
 
 LOGGER = logging.getLogger("watchkeeper.runtime")
 DELIVERY_MANAGER = "watchkeeper-delivery"
 """Field manager of a channel's lastDelivery, counters and rateLimit (the dispatcher's)."""
 PRIME_RETRY = 2.0
 HEALTH_PROBE = timedelta(seconds=2)
+READINESS_CONCURRENCY = 8
+"""Reference checks running at once: thousands of new objects (each a status write and an
+Event) must not keep evaluations from the Kubernetes client's threads."""
 
 
 def identity() -> str:
@@ -64,7 +69,9 @@ class Runtime:
         self.config = config
         self.health = Health()
         self.objects = ObjectCache()
-        self.scheduler = Scheduler(config.max_concurrent_jobs, self.health)
+        self.scheduler = Scheduler(
+            config.max_concurrent_jobs, self.health, limits={READINESS_JOB: READINESS_CONCURRENCY}
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self.services: Services
         self.alerting: AlertingService
@@ -77,7 +84,8 @@ class Runtime:
     def leading(self) -> bool:
         return self.scheduler.active.is_set()
 
-    async def start(self) -> None:
+    async def start(self, indexes: Mapping[str, Index]) -> None:
+        """Start everything; `indexes` are kopf's indexes of workloads and autoscalers."""
         kube = Kube.connect()
 
         async def read_secret(namespace: str, ref: SecretKeyRef) -> str:
@@ -114,6 +122,7 @@ class Runtime:
             health=self.health,
             render=self.renderer,
             alert_key=key,
+            workloads=WorkloadIndex(indexes, self.config.reference_policy),
         )
         self.alerting = AlertingService(self.services, self.scheduler)
         self.readiness = ReadinessService(self.services, self.scheduler)

@@ -18,6 +18,7 @@ from watchkeeper.api.alertpolicy import AlertPolicySpec
 from watchkeeper.api.common import Severity
 from watchkeeper.engine.alert_records import label_value
 from watchkeeper.engine.alerts import Observation, Rules, evaluate, expired
+from watchkeeper.engine.bands import BandSummary, summarize
 from watchkeeper.engine.observations import DuplicateSeries, Series, adaptive_queries, observations
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.secrets import SecretUnavailable
@@ -50,6 +51,13 @@ def rules_of(spec: AlertPolicySpec) -> Rules:
     )
 
 
+def bands_of(spec: AlertPolicySpec, observed: list[Observation] | None) -> BandSummary | None:
+    """An adaptive policy's bands at this evaluation; None without a band or a result."""
+    if spec.adaptive is None or observed is None:
+        return None
+    return summarize([(o.labels, o.value, o.band) for o in observed if o.band is not None])
+
+
 class PolicyEvaluator:
     """The evaluations of one policy."""
 
@@ -61,7 +69,13 @@ class PolicyEvaluator:
         self.health: Health = services.health
         self.alerts = AlertWriter(services, policy)
         self.notifier = AlertNotifier(services, policy, self.alerts)
-        self.status = PolicyStatusWriter(services.kube, policy.namespace, policy.name, conditions)
+        self.status = PolicyStatusWriter(
+            services.kube,
+            policy.namespace,
+            policy.name,
+            conditions,
+            timedelta(seconds=services.config.status_heartbeat),
+        )
         self._loaded = False
 
     def _load(self) -> None:
@@ -93,6 +107,7 @@ class PolicyEvaluator:
         self.health.report("prometheus", reason != "PrometheusUnavailable", error)
         if observed == []:
             reason = "NoData"
+        bands = bands_of(spec, observed)
         result = evaluate(self.alerts.instances, observed, rules_of(spec), at)
         retention = timedelta(seconds=self.services.config.alert_retention)
         gone = expired(result.instances, retention, at)
@@ -117,6 +132,7 @@ class PolicyEvaluator:
                 self.alerts.template_errors,
                 self.alerts.write_errors,
                 late,
+                bands,
             )
         )
 
@@ -141,5 +157,11 @@ class PolicyEvaluator:
         found = await series(spec.query)
         if spec.adaptive is None:
             return observations(spec, found)
-        baseline_expr, stddev_expr = adaptive_queries(spec.query, spec.adaptive)
-        return observations(spec, found, await series(baseline_expr), await series(stddev_expr))
+        band = adaptive_queries(spec.query, spec.adaptive)
+        return observations(
+            spec,
+            found,
+            await series(band.baseline),
+            await series(band.sigma),
+            await series(band.points),
+        )

@@ -24,8 +24,9 @@ class ObjectCache:
     by (namespace, policy label value)."""
 
     def __init__(self) -> None:
-        self._bodies: dict[str, dict[tuple[str, str], Body]] = defaultdict(dict)
-        self._by_namespace: dict[tuple[str, str], dict[str, Body]] = defaultdict(dict)
+        self._bodies: dict[str, dict[str, dict[str, Body]]] = defaultdict(
+            lambda: defaultdict(dict)
+        )  # plural -> namespace -> name -> body
         self._alerts_by_policy: dict[tuple[str, str], set[str]] = defaultdict(set)
 
     def put(self, kind: KindDefinition, body: Body) -> None:
@@ -36,36 +37,39 @@ class ObjectCache:
             policy = (body["metadata"].get("labels") or {}).get(POLICY_LABEL)
             if policy:
                 self._alerts_by_policy[namespace, policy].add(name)
-        self._bodies[kind.plural][namespace, name] = body
-        self._by_namespace[kind.plural, namespace][name] = body
+        self._bodies[kind.plural][namespace][name] = body
 
     def remove(self, kind: KindDefinition, namespace: str, name: str) -> None:
         """Forget a deleted object."""
         if kind is ALERT:
             self._unindex(namespace, name)
-        self._bodies[kind.plural].pop((namespace, name), None)
-        self._by_namespace[kind.plural, namespace].pop(name, None)
+        in_namespace = self._bodies[kind.plural].get(namespace)
+        if in_namespace is not None:
+            in_namespace.pop(name, None)
+            if not in_namespace:
+                del self._bodies[kind.plural][namespace]
 
     def get(self, kind: KindDefinition, namespace: str, name: str) -> Body | None:
         """The object as last seen, or None if it does not exist (as far as we know)."""
-        return self._bodies[kind.plural].get((namespace, name))
+        in_namespace = self._bodies[kind.plural].get(namespace)
+        return None if in_namespace is None else in_namespace.get(name)
 
     def all(self, kind: KindDefinition) -> Iterator[Body]:
         """Every object of a kind."""
-        return iter(list(self._bodies[kind.plural].values()))
+        return iter([b for names in self._bodies[kind.plural].values() for b in names.values()])
 
     def in_namespace(self, kind: KindDefinition, namespace: str) -> list[Body]:
         """Every object of a kind in one namespace."""
-        return list(self._by_namespace.get((kind.plural, namespace), {}).values())
+        return list(self._bodies[kind.plural].get(namespace, {}).values())
 
     def alerts_of(self, namespace: str, policy_label: str) -> list[Body]:
         """The Alerts labelled with the policy."""
         names = self._alerts_by_policy.get((namespace, policy_label), set())
-        alerts = self._bodies[ALERT.plural]
-        return [alerts[namespace, n] for n in sorted(names) if (namespace, n) in alerts]
+        alerts = self._bodies[ALERT.plural].get(namespace, {})
+        return [alerts[n] for n in sorted(names) if n in alerts]
 
     def _unindex(self, namespace: str, name: str) -> None:
-        old = self._bodies[ALERT.plural].get((namespace, name))
+        old = self.get(ALERT, namespace, name)
         if old is None:
             return
         policy = (old["metadata"].get("labels") or {}).get(POLICY_LABEL)

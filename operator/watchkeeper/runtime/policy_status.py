@@ -1,15 +1,19 @@
 """The evaluation part of an AlertPolicy's status: counts, the last evaluation that changed
-something, and the Evaluated condition. Written only when something a human would notice
-changed (counts, condition, error): a healthy, quiet policy costs no API writes. Per
-evaluation timing is in the operator's metrics."""
+something, and the Evaluated condition; for an adaptive band, how many series are still
+learning and the band of the series nearest to breaching. Written only when something a
+human would notice changed (counts, condition, error), and the nearest band at most once
+per heartbeat: a healthy, quiet policy costs few API writes. Per evaluation timing is in
+the operator's metrics."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from watchkeeper.api import ALERT_POLICY
 from watchkeeper.api.common import Condition, ConditionStatus
 from watchkeeper.api.timestamps import format_time
+from watchkeeper.engine.bands import BandSummary
 from watchkeeper.engine.conditions import merge_condition
 from watchkeeper.kube.client import Kube
 
@@ -23,7 +27,13 @@ _MESSAGES = {
     "QuerySucceeded": "Prometheus answered the query.",
     "NoData": "The query returned no series; spec.noDataState applies.",
     "Suspended": "spec.suspend is true: evaluation is paused and alerts keep their state.",
+    "Learning": "Every series is learning: its baseline window holds fewer than minPoints "
+    "points, so none can breach yet.",
 }
+LEARNING_NOTE = (
+    " {learning} of {series} series are learning (fewer than minPoints points in the "
+    "baseline window) and cannot breach yet."
+)
 
 
 class PolicyStatusWriter:
@@ -35,14 +45,18 @@ class PolicyStatusWriter:
         namespace: str,
         name: str,
         conditions: list[dict[str, object]],
+        heartbeat: timedelta,
     ) -> None:
         self.kube = kube
+        self.heartbeat = heartbeat
         self.namespace = namespace
         self.name = name
         self.conditions = [
             Condition.model_validate(c) for c in conditions if c.get("type") == EVALUATED
         ]
         self.last_fingerprint: tuple[object, ...] | None = None
+        self.last_nearest: dict[str, Any] | None = None
+        self.last_written: datetime | None = None
 
     async def evaluated(
         self,
@@ -54,10 +68,14 @@ class PolicyStatusWriter:
         template_errors: list[str],
         write_errors: list[str],
         late: bool = False,
+        bands: BandSummary | None = None,
     ) -> None:
         """`write_errors`: Alert writes the API server refused (each names its Alert).
         `late`: the evaluation started more than half an interval after its due instant
-        (the operator, not Prometheus, is behind)."""
+        (the operator, not Prometheus, is behind). `bands`: an adaptive policy's bands."""
+        learning = bands.learning if bands else 0
+        if reason == "QuerySucceeded" and bands and bands.series and learning == bands.series:
+            reason = "Learning"
         if error is not None:
             state = {
                 "QueryRejected": "Prometheus rejected the query",
@@ -68,6 +86,8 @@ class PolicyStatusWriter:
             )
         else:
             message = _MESSAGES[reason]
+        if bands and 0 < learning < bands.series:
+            message += LEARNING_NOTE.format(learning=learning, series=bands.series)
         if late:
             message += (
                 " Evaluations start more than half an interval after their due instant: the "
@@ -93,10 +113,17 @@ class PolicyStatusWriter:
             "durationSeconds": round(duration, 4),
             "error": error or "",
         }
-        await self._write(counts, at, healthy, reason, message, last)
+        nearest = bands.nearest.to_api() if bands and bands.nearest else None
+        await self._write(counts, at, healthy, reason, message, last, learning, nearest)
 
     async def suspended(self, counts: tuple[int, int], at: datetime) -> None:
         await self._write(counts, at, False, "Suspended", _MESSAGES["Suspended"], None)
+
+    def _nearest_due(self, nearest: dict[str, Any] | None, at: datetime) -> bool:
+        """The nearest band changed and was last written a heartbeat ago (or never)."""
+        if nearest == self.last_nearest:
+            return False
+        return self.last_written is None or at - self.last_written >= self.heartbeat
 
     async def _write(
         self,
@@ -106,10 +133,12 @@ class PolicyStatusWriter:
         reason: str,
         message: str,
         last: dict[str, object] | None,
+        learning: int = 0,
+        nearest: dict[str, Any] | None = None,
     ) -> None:
         status = ConditionStatus.TRUE if healthy else ConditionStatus.FALSE
-        fingerprint = (counts, status, reason, message, (last or {}).get("error"))
-        if fingerprint == self.last_fingerprint:
+        fingerprint = (counts, learning, status, reason, message, (last or {}).get("error"))
+        if fingerprint == self.last_fingerprint and not self._nearest_due(nearest, at):
             return
         self.conditions = merge_condition(
             self.conditions, EVALUATED, status, reason, message, None, at
@@ -123,8 +152,11 @@ class PolicyStatusWriter:
                 "pending": pending,
                 "firing": firing,
                 "lastEvaluation": last,
+                "learning": learning,
+                "nearest": nearest,
                 "conditions": [c.to_api() for c in self.conditions],
             },
             manager=FIELD_MANAGER,
         )
         self.last_fingerprint = fingerprint
+        self.last_nearest, self.last_written = nearest, at

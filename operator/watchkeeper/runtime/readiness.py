@@ -1,11 +1,16 @@
 """Ready and observedGeneration for every object: parse the spec, resolve what it refers
-to, write the condition only when it changes, and check again every --recheck-interval
-(one scheduler job per object) until the references exist.
+to, and write the condition only when it changes (one scheduler job per object).
+
+An object is checked when its spec changes and when an object of ours that it references
+appears, disappears or changes its Ready status. Objects that reference Secrets or
+workloads are also checked every --recheck-interval (those are not all watched); the
+others only every RECHECK_SELF_CONTAINED times --recheck-interval, as a safety net.
 
 References to our own kinds are resolved from the watched objects, with no API call, and
 count as missing while the object they name is not Ready itself (reason ReferenceNotReady),
-so an AlertPolicy whose channel is broken does not claim to be Ready. Only Secrets and
-scale targets cost an API request."""
+so an AlertPolicy whose channel is broken does not claim to be Ready. Scale targets found in
+the watch of opted-in workloads cost nothing either; only Secrets and other targets cost an
+API request."""
 
 from __future__ import annotations
 
@@ -36,6 +41,9 @@ LOGGER = logging.getLogger("watchkeeper.readiness")
 FIELD_MANAGER = "watchkeeper-readiness"
 JOB_KIND = "Readiness"
 _BY_KIND = {kind.kind: kind for kind in KINDS}
+RECHECK_SELF_CONTAINED = 10
+Identity = tuple[str, str, str]
+"""(kind, namespace, name) of an object."""
 
 
 def job_key(kind: KindDefinition, namespace: str, name: str) -> str:
@@ -57,6 +65,16 @@ def _conditions(status: Mapping[str, Any]) -> list[Condition]:
     return [Condition.model_validate(c) for c in status.get("conditions") or []]
 
 
+def _ours(ref: ObjectReference) -> bool:
+    return ref.api_version.startswith(f"{GROUP}/")
+
+
+def _ready_status(body: Mapping[str, Any]) -> str | None:
+    """The Ready condition's status as written, what a referencing object's check reads."""
+    conditions = (body.get("status") or {}).get("conditions") or []
+    return next((c.get("status") for c in conditions if c.get("type") == READY), None)
+
+
 class ReadinessService:
     """Checks every watched object; Alerts only when they change."""
 
@@ -66,6 +84,11 @@ class ReadinessService:
         self._generations: dict[str, int | None] = {}
         self._parsed: dict[str, tuple[Any, list[ObjectReference], list[Any], str | None]] = {}
         """key -> (generation, references, Secret references, why invalid): parsed once."""
+        self._dependents: dict[Identity, set[str]] = {}
+        """An object of ours -> the jobs of the objects that reference it."""
+        self._depends_on: dict[str, set[Identity]] = {}
+        self._ready: dict[Identity, str | None] = {}
+        """Each object's Ready status as last seen."""
 
     def upsert(self, kind: KindDefinition, body: Mapping[str, Any]) -> None:
         """An object was seen; check it now if its spec changed, and periodically."""
@@ -76,15 +99,24 @@ class ReadinessService:
         checked = (body.get("status") or {}).get("observedGeneration") == generation
         changed = self._generations.get(key, -1) != generation and (seen_before or not checked)
         self._generations[key] = generation
-        if kind is ALERT and not changed:
-            return
+        if kind is ALERT:  # nothing references an Alert
+            if not changed:
+                return
+        else:
+            self._announce_change((kind.kind, namespace, name), _ready_status(body))
 
         async def run(due: datetime) -> None:
             await self.check(kind, namespace, name)
 
-        interval = timedelta(seconds=self.services.config.recheck_interval)
+        _, refs, secrets, _ = self._parse(kind, key, body)
+        self._track(key, namespace, refs)
+        recheck = self.services.config.recheck_interval
         if kind is ALERT:
             interval = timedelta(days=365)  # checked on change only
+        elif secrets or any(not _ours(r) for r in refs):
+            interval = timedelta(seconds=recheck)
+        else:
+            interval = timedelta(seconds=recheck * RECHECK_SELF_CONTAINED)
         self.scheduler.upsert(key, JOB_KIND, interval, run)
         if changed:
             self.scheduler.trigger(key)
@@ -94,6 +126,38 @@ class ReadinessService:
         self.scheduler.remove(key)
         self._generations.pop(key, None)
         self._parsed.pop(key, None)
+        self._track(key, namespace, [])
+        self._ready.pop((kind.kind, namespace, name), None)
+        for dependent in self._dependents.get((kind.kind, namespace, name), ()):
+            self.scheduler.trigger(dependent)
+
+    def _announce_change(self, identity: Identity, ready: str | None) -> None:
+        """Check the objects that reference this one if it is new or its Ready changed."""
+        if identity in self._ready and self._ready[identity] == ready:
+            return
+        self._ready[identity] = ready
+        for dependent in self._dependents.get(identity, ()):
+            self.scheduler.trigger(dependent)
+
+    def _track(self, key: str, namespace: str, refs: Sequence[ObjectReference]) -> None:
+        """Remember which objects of ours `key` references."""
+        for old in self._depends_on.pop(key, ()):
+            self._dependents.get(old, set()).discard(key)
+        targets = {(r.kind, namespace, r.name) for r in refs if _ours(r)}
+        if targets:
+            self._depends_on[key] = targets
+        for target in targets:
+            self._dependents.setdefault(target, set()).add(key)
+
+    def _parse(
+        self, kind: KindDefinition, key: str, body: Mapping[str, Any]
+    ) -> tuple[Any, list[ObjectReference], list[Any], str | None]:
+        generation = body["metadata"].get("generation")
+        parsed = self._parsed.get(key)
+        if parsed is None or parsed[0] != generation:
+            parsed = (generation, *_parse(kind, body))
+            self._parsed[key] = parsed
+        return parsed
 
     async def check(self, kind: KindDefinition, namespace: str, name: str) -> None:
         """Compute Ready for one object and write it (and observedGeneration) if it changed."""
@@ -101,12 +165,7 @@ class ReadinessService:
         if body is None:
             return
         generation = body["metadata"].get("generation")
-        key = job_key(kind, namespace, name)
-        parsed = self._parsed.get(key)
-        if parsed is None or parsed[0] != generation:
-            parsed = (generation, *_parse(kind, body))
-            self._parsed[key] = parsed
-        _, refs, secrets, invalid = parsed
+        _, refs, secrets, invalid = self._parse(kind, job_key(kind, namespace, name), body)
         missing = [] if invalid else await self._missing(namespace, refs, secrets)
         status, reason, message = readiness(invalid, missing)
         RECONCILES.labels(kind.kind, reason).inc()
@@ -127,8 +186,9 @@ class ReadinessService:
     async def _missing(
         self, namespace: str, refs: Sequence[ObjectReference], secrets: Sequence[Any]
     ) -> list[MissingReference]:
-        ours = [r for r in refs if r.api_version.startswith(f"{GROUP}/")]
-        others = [r for r in refs if r not in ours]
+        ours = [r for r in refs if _ours(r)]
+        watched = self.services.workloads
+        others = [r for r in refs if r not in ours and watched.workload(namespace, r) is None]
         missing = [m for ref in ours if (m := self._check_ours(namespace, ref))]
         if others or secrets:
             missing += await self.services.kube.missing_references(

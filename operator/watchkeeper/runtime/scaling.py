@@ -4,8 +4,10 @@ Each evaluation observes (competing autoscalers, the target's /scale, the metric
 forecasts), lets the engine decide, sets the replicas, applies its part of the status when
 something that matters changed (values that move at every evaluation wait for the
 --status-heartbeat), and posts the Events the engine asks for. The policy's memory is its
-status: a new leader starts from it. The policy itself and the other ScalingPolicies come
-from the watch; HPAs and ScaledObjects are listed once per namespace per --recheck-interval.
+status: a new leader starts from it. The policy, the other ScalingPolicies, the HPAs and
+ScaledObjects, and Deployments and StatefulSets that opted in all come from watches
+(runtime/workloads.py): a steady evaluation sends Prometheus its queries and the API server
+nothing but real changes.
 """
 
 from __future__ import annotations
@@ -21,10 +23,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from watchkeeper.api import API_VERSION, SCALING_POLICY
-from watchkeeper.api.scalingpolicy import PredictiveMode, ScalingPolicySpec, ScalingPolicyStatus
+from watchkeeper.api.scalingpolicy import (
+    PredictiveMode,
+    ScalingPolicySpec,
+    ScalingPolicyStatus,
+    TargetRef,
+)
 from watchkeeper.engine.scaling_metrics import Forecast, Reading, forecast_query
 from watchkeeper.engine.scaling_policy import (
-    Conflict,
     Observation,
     conclude,
     conflict_of,
@@ -33,15 +39,7 @@ from watchkeeper.engine.scaling_policy import (
 from watchkeeper.engine.scaling_state import OWN_CONDITIONS, Notice, resume, significant
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.events import ObjectRef
-from watchkeeper.kube.scale import (
-    Autoscaler,
-    ClaimCheckFailed,
-    Scale,
-    ScaleChanged,
-    ScaleError,
-    Scales,
-    claims_on,
-)
+from watchkeeper.kube.scale import Scale, ScaleChanged, ScaleError, Scales, claims_on
 from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import Connection, PrometheusUnavailable, QueryRejected
 from watchkeeper.runtime.connections import resolve_connection
@@ -67,56 +65,77 @@ class ScalingService:
         self.scales = Scales(
             services.kube.api_client, config.reference_policy, config.recheck_interval
         )
-        self._generations: dict[str, Any] = {}
+        self._specs: dict[str, tuple[Any, ScalingPolicySpec]] = {}
+        """key -> (generation, spec): parsed once per generation."""
         self._daemons: dict[str, PolicyDaemon] = {}
-        self._autoscalers: dict[str, tuple[float, list[Autoscaler]]] = {}
+        self._claimants: dict[tuple[str, str, str, str], set[str]] = {}
+        """(namespace, apiVersion, kind, name) of a target -> the policies that target it."""
+        self._target_of: dict[str, tuple[str, str, str, str]] = {}
 
     def upsert(self, body: Mapping[str, Any]) -> None:
         namespace, name = body["metadata"]["namespace"], body["metadata"]["name"]
         key = job_key(namespace, name)
         generation = body["metadata"].get("generation")
-        changed = self._generations.get(key, -1) != generation
-        self._generations[key] = generation
+        known = self._specs.get(key)
+        if known is not None and known[0] == generation:
+            return
         try:
             spec = ScalingPolicySpec.model_validate(dict(body.get("spec") or {}))
-            interval = spec.evaluation_interval.delta
         except ValidationError:  # the Ready condition says what is wrong
-            self.scheduler.remove(key)
+            self.remove(namespace, name)
             return
+        self._specs[key] = (generation, spec)
+        ref = spec.target_ref
+        self._claim(key, name, (namespace, ref.api_version, ref.kind, ref.name))
+        interval = spec.evaluation_interval.delta
 
         async def run(due: datetime) -> None:
             await self._evaluate(namespace, name, key)
 
         self.scheduler.upsert(key, KIND, interval, run, offset_key=body["metadata"].get("uid"))
-        if changed:
-            self.scheduler.trigger(key)
+        self.scheduler.trigger(key)
 
     def remove(self, namespace: str, name: str) -> None:
         key = job_key(namespace, name)
         self.scheduler.remove(key)
-        self._generations.pop(key, None)
+        self._specs.pop(key, None)
         self._daemons.pop(key, None)
+        self._claim(key, name, None)
+
+    def spec(self, key: str) -> ScalingPolicySpec | None:
+        """The policy's spec as parsed, if it is valid."""
+        known = self._specs.get(key)
+        return None if known is None else known[1]
+
+    def rivals(self, namespace: str, name: str, target: TargetRef) -> list[Mapping[str, Any]]:
+        """The other ScalingPolicies (as watched) that target the same workload."""
+        names = self._claimants.get((namespace, target.api_version, target.kind, target.name))
+        bodies = (self.services.objects.get(SCALING_POLICY, namespace, n) for n in names or ())
+        return [b for b in bodies if b is not None and b["metadata"]["name"] != name]
+
+    def _claim(self, key: str, name: str, target: tuple[str, str, str, str] | None) -> None:
+        """Record that policy `key` targets `target` (None: nothing any more)."""
+        old = self._target_of.pop(key, None)
+        if old is not None:
+            self._claimants.get(old, set()).discard(name)
+        if target is not None:
+            self._target_of[key] = target
+            self._claimants.setdefault(target, set()).add(name)
 
     def stand_down(self) -> None:
         self._daemons.clear()
-
-    async def autoscalers(self, namespace: str) -> list[Autoscaler]:
-        """HPAs and ScaledObjects of the namespace, at most --recheck-interval old."""
-        now = time.monotonic()
-        cached = self._autoscalers.get(namespace)
-        if cached is None or now - cached[0] > self.services.config.recheck_interval:
-            cached = (now, await self.scales.autoscalers(namespace))
-            self._autoscalers[namespace] = cached
-        return cached[1]
 
     async def _evaluate(self, namespace: str, name: str, key: str) -> None:
         body = self.services.objects.get(SCALING_POLICY, namespace, name)
         if body is None:
             return
+        spec = self.spec(key)
+        if spec is None:  # invalid: the Ready condition says what is wrong
+            return
         daemon = self._daemons.get(key)
         if daemon is None:
             daemon = self._daemons[key] = PolicyDaemon(self, namespace, name)
-        if await daemon.evaluate_once(body) == 0.0:
+        if await daemon.evaluate_once(body, spec) == 0.0:
             self.scheduler.trigger(key)  # the target changed under us: look again now
 
 
@@ -143,25 +162,23 @@ class PolicyDaemon:
         self.body: Mapping[str, Any] = {}
         self.status: ScalingPolicyStatus | None = None
         self.written_at = -math.inf
+        self._parsed: tuple[str | None, ScalingPolicyStatus, dict[str, Any]] | None = None
+        """(resourceVersion, status, its significant part) of the body last parsed."""
 
-    async def evaluate_once(self, body: Mapping[str, Any]) -> float:
+    async def evaluate_once(self, body: Mapping[str, Any], spec: ScalingPolicySpec) -> float:
         """One evaluation; returns the seconds until the next one (0: evaluate again now)."""
         self.body = body
-        try:
-            spec = ScalingPolicySpec.model_validate(dict(self.body.get("spec") or {}))
-        except ValidationError:  # the Ready condition says what is wrong
-            return self.config.recheck_interval
         now = datetime.now(UTC)
         floor = self._live().effective_min(spec.min_replicas, spec.max_replicas)
         spec = spec.model_copy(update={"min_replicas": floor})  # escalation floors
         previous = self.status or resume(self._live(), now)
-        seen, scale = await self._observe(spec, now)
+        seen, scale, opted_in = await self._observe(spec, now)
         plan = evaluate(spec, previous, seen)
         error = None
         if plan.action is not None and scale is not None:
             try:
                 await self.scales.set_replicas(
-                    self.namespace, spec.target_ref, scale, plan.action.after
+                    self.namespace, spec.target_ref, scale, plan.action.after, opted_in
                 )
             except ScaleChanged as changed:
                 LOGGER.info(
@@ -185,40 +202,51 @@ class PolicyDaemon:
         await self._write(force=True)
 
     def _live(self) -> ScalingPolicyStatus:
-        try:
-            return ScalingPolicyStatus.model_validate(dict(self.body.get("status") or {}))
-        except ValidationError:
-            LOGGER.warning(
-                "ScalingPolicy %s/%s: ignoring an unreadable status", self.namespace, self.name
-            )
-            return ScalingPolicyStatus()
+        """The status as last watched, parsed once per resourceVersion."""
+        return self._parsed_status()[1]
+
+    def _parsed_status(self) -> tuple[str | None, ScalingPolicyStatus, dict[str, Any]]:
+        version = self.body["metadata"].get("resourceVersion")
+        if self._parsed is None or self._parsed[0] != version:
+            try:
+                live = ScalingPolicyStatus.model_validate(dict(self.body.get("status") or {}))
+            except ValidationError:
+                LOGGER.warning(
+                    "ScalingPolicy %s/%s: ignoring an unreadable status", self.namespace, self.name
+                )
+                live = ScalingPolicyStatus()
+            self._parsed = (version, live, significant(_own(live)))
+        return self._parsed
 
     async def _observe(
         self, spec: ScalingPolicySpec, now: datetime
-    ) -> tuple[Observation, Scale | None]:
+    ) -> tuple[Observation, Scale | None, bool]:
+        """What this evaluation sees; the scale to write over, if any; whether the target's
+        opt-in is known (it came from the filtered watch)."""
         generation = self.body["metadata"].get("generation")
         if spec.suspend:
-            return Observation(now, generation), None
+            return Observation(now, generation), None, False
         created = str(self.body["metadata"].get("creationTimestamp") or "")
-        try:
-            others = self.service.services.objects.all(SCALING_POLICY)
-            peers = [o for o in others if o["metadata"]["namespace"] == self.namespace]
-            autoscalers = await self.service.autoscalers(self.namespace)
-            claims = claims_on(spec.target_ref, self.name, created, autoscalers, peers)
-            conflict = conflict_of([(c.kind, c.name) for c in claims])
-        except ClaimCheckFailed as failure:
-            conflict = Conflict("ConflictCheckFailed", str(failure), certain=False)
+        services = self.service.services
+        peers = self.service.rivals(self.namespace, self.name, spec.target_ref)
+        autoscalers = services.workloads.autoscalers(self.namespace)
+        claims = claims_on(spec.target_ref, self.name, created, autoscalers, peers)
+        conflict = conflict_of([(c.kind, c.name) for c in claims])
         if conflict is not None:
-            return Observation(now, generation, conflict=conflict), None
+            return Observation(now, generation, conflict=conflict), None, False
+        workload = services.workloads.workload(self.namespace, spec.target_ref)
         try:
-            scale = await self.scales.get(self.namespace, spec.target_ref)
+            if workload is not None:
+                scale = workload.scale(self.namespace, spec.target_ref.name)
+            else:  # not a watched kind, or absent from the watch: the API says why
+                scale = await self.scales.get(self.namespace, spec.target_ref)
         except ScaleError as failure:
-            return Observation(now, generation, scale_error=str(failure)), None
+            return Observation(now, generation, scale_error=str(failure)), None, False
         readings, forecasts = await self._query(spec, now)
         observation = Observation(
             now, generation, scale.replicas, readings=readings, forecasts=forecasts
         )
-        return observation, scale
+        return observation, scale, workload is not None
 
     async def _query(
         self, spec: ScalingPolicySpec, now: datetime
@@ -265,9 +293,10 @@ class PolicyDaemon:
         heartbeat (or `force`) is due and anything at all changed."""
         if self.status is None:
             return
-        new, live = _own(self.status), _own(self._live())
+        _, live, live_significant = self._parsed_status()
+        new = _own(self.status)
         due = force or time.monotonic() - self.written_at >= self.config.status_heartbeat
-        if significant(new) == significant(live) and (new == live or not due):
+        if significant(new) == live_significant and (not due or new == _own(live)):
             return
         fields = new.model_dump(
             by_alias=True,

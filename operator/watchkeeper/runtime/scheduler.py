@@ -17,7 +17,8 @@ import contextlib
 import heapq
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -68,12 +69,17 @@ class Scheduler:
         concurrency: int,
         health: Health | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        limits: Mapping[str, int] | None = None,
     ) -> None:
+        """`concurrency`: jobs of one kind running at once; `limits`: a lower bound for
+        some kinds (housekeeping that must not take the API client from evaluations)."""
         self.health = health or Health()
         self._jobs: dict[str, Job] = {}
+        self._counts: Counter[str] = Counter()  # jobs per kind
         self._heap: list[_Entry] = []
         self._seq = itertools.count()
         self._concurrency = concurrency
+        self._limits = dict(limits or {})
         self._slots: dict[str, asyncio.Semaphore] = {}  # per kind: one kind cannot starve another
         self._wake = asyncio.Event()
         self._clock = clock
@@ -94,19 +100,19 @@ class Scheduler:
         if job is None:
             job = Job(key, kind, interval, run, offset, due)
             self._jobs[key] = job
+            self._counts[kind] += 1
+            SCHEDULER_JOBS.labels(kind).set(self._counts[kind])
         else:
             job.interval, job.run, job.offset, job.due = interval, run, offset, due
         self._push(job)
-        SCHEDULER_JOBS.labels(kind).set(sum(1 for j in self._jobs.values() if j.kind == kind))
 
     def remove(self, key: str) -> None:
         """Forget a job; a run in flight finishes."""
         job = self._jobs.pop(key, None)
         if job is not None:
             job.version += 1
-            SCHEDULER_JOBS.labels(job.kind).set(
-                sum(1 for j in self._jobs.values() if j.kind == job.kind)
-            )
+            self._counts[job.kind] -= 1
+            SCHEDULER_JOBS.labels(job.kind).set(self._counts[job.kind])
 
     def trigger(self, key: str) -> None:
         """Run the job as soon as possible (e.g. its spec changed), then back on its grid."""
@@ -175,7 +181,10 @@ class Scheduler:
     async def _execute(self, job: Job, due: datetime) -> None:
         self._waiting += 1
         SCHEDULER_QUEUE.set(self._waiting)
-        slots = self._slots.setdefault(job.kind, asyncio.Semaphore(self._concurrency))
+        slots = self._slots.get(job.kind)
+        if slots is None:
+            limit = min(self._concurrency, self._limits.get(job.kind, self._concurrency))
+            slots = self._slots[job.kind] = asyncio.Semaphore(limit)
         try:
             await slots.acquire()
         except asyncio.CancelledError:

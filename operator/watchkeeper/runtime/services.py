@@ -23,6 +23,7 @@ from watchkeeper.runtime.routing_objects import (
     silence_objects,
     time_interval_objects,
 )
+from watchkeeper.runtime.workloads import WorkloadIndex
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class Services:
     """User templates, rendered off the event loop within --template-timeout."""
     alert_key: bytes
     """Signs every Alert status the operator writes (`status.proof`); never logged."""
+    workloads: WorkloadIndex
+    """Scale targets and other autoscalers, from kopf's indexes."""
     silences: ParsedObjects[Silence] = field(default_factory=silence_objects)
     """The watched Silences, parsed once per generation."""
     inhibit_rules: ParsedObjects[InhibitRule] = field(default_factory=inhibit_rule_objects)

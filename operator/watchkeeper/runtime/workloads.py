@@ -1,0 +1,124 @@
+"""Scale targets and the other autoscalers of a namespace, from kopf indexes (watches).
+
+A ScalingPolicy's evaluation reads its target's replicas, and looks for HPAs, ScaledObjects
+and older ScalingPolicies that target the same workload. Reading these per evaluation cost
+about 10k GETs a minute at 1,000 policies; instead kopf keeps an index of each watched kind
+(see handlers/workloads.py), filled by its initial LIST before any policy is handled, and
+kept current by its watch. Only a slim record of each object is kept, never its pod
+template.
+
+Deployments and StatefulSets are indexed; with `--reference-policy=label` the watch asks
+the API server only for workloads labelled `watchkeeper.io/allow-scaling=true`. A target
+of another kind, or one missing from the index (absent, or not opted in), is read through
+its /scale subresource as before, so its error names the real reason."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from watchkeeper.api.common import ObjectReference
+from watchkeeper.api.scalingpolicy import TargetRef
+from watchkeeper.kube.access import ReferencePolicy, target_allowed
+from watchkeeper.kube.scale import KEDA_KIND, Autoscaler, Scale
+
+Index = Mapping[Any, Iterable[Any]]
+"""A kopf index: key -> the values of every object that produced that key."""
+
+
+@dataclass(frozen=True)
+class IndexedResource:
+    """A watched kind, and the name of its kopf index."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+
+    @property
+    def index(self) -> str:
+        return f"{self.kind.lower()}_index"
+
+
+WORKLOAD_RESOURCES = (
+    IndexedResource("apps", "v1", "deployments", "Deployment"),
+    IndexedResource("apps", "v1", "statefulsets", "StatefulSet"),
+)
+HPA = IndexedResource("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
+SCALED_OBJECT = IndexedResource("keda.sh", "v1alpha1", "scaledobjects", "ScaledObject")
+AUTOSCALER_RESOURCES = (HPA, SCALED_OBJECT)
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What scaling needs of a Deployment or StatefulSet."""
+
+    labels: Mapping[str, str]
+    replicas: int
+    """spec.replicas"""
+    resource_version: str
+
+    def scale(self, namespace: str, name: str) -> Scale:
+        """Its /scale as a GET would return it (the scale shares the workload's
+        resourceVersion, so a write over it is checked against the workload's)."""
+        metadata = {"name": name, "namespace": namespace, "resourceVersion": self.resource_version}
+        body = {"apiVersion": "autoscaling/v1", "kind": "Scale", "metadata": metadata}
+        return Scale(self.replicas, body | {"spec": {"replicas": self.replicas}})
+
+
+def workload_entry(body: Mapping[str, Any]) -> dict[tuple[str, str], Workload]:
+    """The index entry of a watched workload: (namespace, name) -> its slim record."""
+    metadata = body["metadata"]
+    replicas = (body.get("spec") or {}).get("replicas")
+    workload = Workload(
+        labels=dict(metadata.get("labels") or {}),
+        replicas=1 if replicas is None else int(replicas),
+        resource_version=str(metadata.get("resourceVersion") or ""),
+    )
+    return {(metadata["namespace"], metadata["name"]): workload}
+
+
+def autoscaler_entry(kind: str, body: Mapping[str, Any]) -> dict[str, Autoscaler]:
+    """The index entry of an HPA or a ScaledObject: its namespace -> what it scales."""
+    metadata, spec = body["metadata"], body.get("spec") or {}
+    target = dict(spec.get("scaleTargetRef") or {})
+    if kind == SCALED_OBJECT.kind:
+        target = {"kind": KEDA_KIND, "apiVersion": "apps/v1"} | target
+    return {metadata["namespace"]: Autoscaler(kind, metadata["name"], target)}
+
+
+class WorkloadIndex:
+    """Reads the kopf indexes of workloads and autoscalers."""
+
+    def __init__(self, indexes: Mapping[str, Index], policy: ReferencePolicy) -> None:
+        """`indexes`: kopf's indexes by name (absent ones count as empty)."""
+        self._indexes = indexes
+        self._policy = policy
+
+    def workload(self, namespace: str, target: TargetRef | ObjectReference) -> Workload | None:
+        """The target as last seen by the watch, if it is an indexed kind, exists and may be
+        scaled; None means "ask the API server" (its answer says why not)."""
+        resource = next(
+            (
+                r
+                for r in WORKLOAD_RESOURCES
+                if r.kind == target.kind and target.api_version == f"{r.group}/{r.version}"
+            ),
+            None,
+        )
+        if resource is None:
+            return None
+        found = list(self._indexes.get(resource.index, {}).get((namespace, target.name), ()))
+        if len(found) != 1 or not target_allowed(found[0].labels, self._policy):
+            return None
+        workload: Workload = found[0]
+        return workload
+
+    def autoscalers(self, namespace: str) -> list[Autoscaler]:
+        """The HPAs and ScaledObjects of a namespace."""
+        return [
+            autoscaler
+            for resource in AUTOSCALER_RESOURCES
+            for autoscaler in self._indexes.get(resource.index, {}).get(namespace, ())
+        ]
