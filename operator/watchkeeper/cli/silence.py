@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from kubernetes.config import ConfigException
 from pydantic import ValidationError
 
 from watchkeeper.api.common import describe_validation_error
@@ -41,6 +42,8 @@ def _run(
             print(f"invalid silence: {describe_validation_error(error)}", file=sys.stderr)
         except KubeError as error:
             print(f"the API server refused: {error}", file=sys.stderr)
+        except ConfigException as error:
+            print(f"no cluster to talk to (set KUBECONFIG): {error}", file=sys.stderr)
         return 1
 
     return handler
