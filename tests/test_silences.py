@@ -110,18 +110,23 @@ def test_a_silenced_alert_is_shown_sends_nothing_and_resumes_when_expired(
     assert len(receiver.to("/hook")) == 1  # told before: nothing more until the repeat
 
 
-def test_a_resolution_inside_a_silence_sends_nothing(
+def test_a_resolution_inside_a_silence_sends_nothing_unless_the_channel_asks(
     operator, kubeconfig, namespace, custom_objects, exporter, receiver
 ):
     metric = "wk_silence_resolve"
+    asks = _webhook(receiver, "asks")
+    asks["spec"]["resolvedAfterMute"] = True
+    routing = {"channels": ["hook", "asks"], "sendResolved": True}
     apply(
         kubeconfig,
         namespace,
         _webhook(receiver, "hook"),
-        policy("resolves", metric, routing={"channels": ["hook"], "sendResolved": True}),
+        asks,
+        policy("resolves", metric, routing=routing),
     )
     exporter.set(metric, 3)
     receiver.wait_for(1, "/hook")
+    receiver.wait_for(1, "/asks")
     silence = {"matchers": ["alertname=resolves"], "duration": "1h", "createdBy": "ana"}
     apply(kubeconfig, namespace, watchkeeper_object("Silence", "quiet", silence))
     eventually(
@@ -130,8 +135,12 @@ def test_a_resolution_inside_a_silence_sends_nothing(
     )
     exporter.set(metric, 0)
     wait_states(custom_objects, namespace, "resolves", [("Resolved", "Warning")])
+    time.sleep(QUIET)
+    assert len(receiver.to("/asks")) == 1  # held while the silence lasts
     watchkeeper(kubeconfig, "silence", "expire", "quiet", "-n", namespace)
     eventually(lambda: _silence_state(custom_objects, namespace, "quiet"), lambda s: s == "Expired")
+    [_, resolved] = receiver.wait_for(2, "/asks")  # when the silence ends
+    assert resolved.json()["status"] == "resolved"
     time.sleep(QUIET)
     assert [r.json()["status"] for r in receiver.to("/hook")] == ["firing"]
 

@@ -218,3 +218,36 @@ def test_the_watch_cache_lists_a_namespace_without_the_others():
     cache.remove(SILENCE, "a", "one")
     assert [b["metadata"]["name"] for b in cache.in_namespace(SILENCE, "a")] == ["two"]
     assert cache.in_namespace(SILENCE, "c") == []
+
+
+def test_a_channel_that_asks_gets_the_resolved_of_what_it_was_told_after_the_silence():
+    """resolvedAfterMute: told before the silence -> the Resolved is owed (held while
+    muted); fired inside the silence (never told) -> nothing."""
+    told, sent = Ledger(), []
+    told = after_evaluation(
+        told, "ns", "a", _firing(T0), [Transition(KEY, Change.FIRING, None)], ROUTING, T0
+    )
+    told = _deliver(told, T0, sent)
+    never = after_evaluation(
+        Ledger(),
+        "ns",
+        "a",
+        _firing(T0),
+        [Transition(KEY, Change.FIRING, None)],
+        ROUTING,
+        T0,
+        muted=True,
+    )
+    for ledger, expected in ((told, [E.RESOLVED]), (never, [])):
+        resolved = after_evaluation(
+            ledger,
+            "ns",
+            "a",
+            _resolved(T0, T0 + M),
+            [Transition(KEY, Change.RESOLVED, None)],
+            ROUTING,
+            T0 + M,
+            muted=True,
+            asks=frozenset({"hook"}),
+        )
+        assert [o.event for o in resolved.outbox] == expected

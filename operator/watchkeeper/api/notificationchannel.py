@@ -276,6 +276,13 @@ class NotificationChannelSpec(SpecModel):
         description="If set, notifications are sent only inside one of these TimeIntervals.",
     )
 
+    resolved_after_mute: bool = Field(
+        default=False,
+        description="Send Resolved for an alert this channel was told of that resolved "
+        "while silenced, inhibited or in a mute window, when that ends (Alertmanager never "
+        "does).",
+    )
+
     def references(self) -> list[ObjectReference]:
         """The TimeIntervals it mutes or activates by."""
         names = [*self.mute_time_intervals, *self.active_time_intervals]

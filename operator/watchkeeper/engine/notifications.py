@@ -33,6 +33,7 @@ from watchkeeper.api.alert import (
 )
 from watchkeeper.api.timestamps import format_time, parse_time
 from watchkeeper.engine.alerts import Change, Instance, Transition
+from watchkeeper.engine.muting import quiet_resolution
 
 Event = NotificationEvent
 FOLLOW_UPS = frozenset({Event.SEVERITY_CHANGED, Event.RESOLVED, Event.ACKNOWLEDGED})
@@ -327,6 +328,7 @@ def after_evaluation(
     now: datetime,
     muted: bool = False,
     held: frozenset[str] = frozenset(),
+    asks: frozenset[str] = frozenset(),
 ) -> Ledger:
     """The ledger after an evaluation: the obligations of its transitions and a Repeat
     when one is due; a new firing restarts the repeat watermark, a resolution ends the
@@ -340,7 +342,8 @@ def after_evaluation(
     ends while muted is never announced. The `held` channels (inside a mute window, or
     outside their active windows) are treated the same way, each on its own: what they are
     owed waits for the window's end, and a resolution inside it drops what the cycle
-    still owes them and owes them no Resolved."""
+    still owes them and owes them no Resolved; except the channels that `asks` for it
+    (engine.muting.quiet_resolution)."""
     new: list[Obligation] = []
     for transition in changes:
         notice = notice_of(transition, instance)
@@ -350,17 +353,13 @@ def after_evaluation(
             ledger = replace(ledger, last_repeat_at=None)
         if transition.change == Change.RESOLVED:
             ledger = replace(ledger, acknowledged=None)
-            if muted:
-                cycle = format_time(notice.cycle) if notice.cycle else None
-                kept = tuple(o for o in ledger.outbox if o.cycle != cycle)
-                ledger = replace(ledger, outbox=kept)
-                continue
         channels = targets(notice.event, routing, notice.cycle, ledger.told, ledger.outbox)
-        if transition.change == Change.RESOLVED and held:
-            cycle = format_time(notice.cycle) if notice.cycle else None
-            kept = tuple(o for o in ledger.outbox if o.cycle != cycle or o.channel not in held)
+        if transition.change == Change.RESOLVED and (muted or held):
+            quiet = None if muted else held
+            kept, channels = quiet_resolution(
+                ledger.outbox, ledger.told, notice.cycle, channels, quiet, asks
+            )
             ledger = replace(ledger, outbox=kept)
-            channels = [c for c in channels if c not in held]
         new += owe(namespace, alert, notice, channels)
     since = instance.firing_since
     if instance.state == AlertState.FIRING and since is not None and not muted:

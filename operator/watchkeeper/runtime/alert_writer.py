@@ -58,7 +58,7 @@ from watchkeeper.kube.calls import KubeError, KubeRejected, KubeUnavailable
 from watchkeeper.kube.events import ObjectRef
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
 from watchkeeper.runtime.metrics import ALERT_WRITES
-from watchkeeper.runtime.muting import Muting, held_channels, muted
+from watchkeeper.runtime.muting import Muting, asking_for_resolved, held_channels, muted
 from watchkeeper.runtime.policy_status import FIELD_MANAGER
 from watchkeeper.runtime.services import PolicyRef, Services
 
@@ -176,6 +176,7 @@ class AlertWriter:
         routing = routing_of(spec)
         muting = Muting.of(self.services, self.policy.namespace)
         held = held_channels(self.services, self.policy.namespace, at)
+        asks = asking_for_resolved(self.services, self.policy.namespace)
         changes: dict[SeriesKey, list[Transition]] = {}
         for transition in result.transitions:
             changes.setdefault(transition.key, []).append(transition)
@@ -200,6 +201,7 @@ class AlertWriter:
                 at,
                 muted=muted(state),
                 held=held,
+                asks=asks,
             )
         writes = [(self._delete, key) for key in [*result.dropped, *gone]]
         writes += [(self._flush_due, key) for key in list(self.records) if key not in gone]

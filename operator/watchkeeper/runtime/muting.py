@@ -96,3 +96,12 @@ def held_channels(services: Services, namespace: str, now: datetime) -> frozense
         if not sends_now(intervals, list(mute), list(active), now):
             found.add(str(channel["metadata"]["name"]))
     return frozenset(found)
+
+
+def asking_for_resolved(services: Services, namespace: str) -> frozenset[str]:
+    """The namespace's channels that ask for a Resolved after a muting (resolvedAfterMute)."""
+    return frozenset(
+        str(c["metadata"]["name"])
+        for c in services.objects.in_namespace(NOTIFICATION_CHANNEL, namespace)
+        if (c.get("spec") or {}).get("resolvedAfterMute") is True
+    )
