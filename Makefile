@@ -5,14 +5,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 APT_PACKAGES := prometheus prometheus-alertmanager
+TEST_WORKERS ?= 3 # each worker runs its own control plane, Prometheus and operator; a file stays on one worker
 
-.PHONY: test dev crds lint bootstrap venv system-packages kube-binaries helm-binary clean
+.PHONY: test dev e2e crds lint lock wheel bootstrap venv system-packages kube-binaries helm-binary clean
 
 test: bootstrap ## run the whole test suite (what CI runs)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 dev: bootstrap ## a local API server + Prometheus, CRDs installed, operator in the foreground
 	$(BIN)/python -m devenv up
+
+e2e: venv helm-binary ## the end-to-end suite against an existing cluster: make e2e KUBECONFIG=path
+	@test -n "$(KUBECONFIG)" || { echo "make e2e: set KUBECONFIG=path/to/kubeconfig of the cluster to test"; exit 2; }
+	WATCHKEEPER_E2E_KUBECONFIG="$(abspath $(KUBECONFIG))" $(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 crds: venv ## regenerate crds/, the chart's copy and docs/reference.md from the models
 	$(BIN)/watchkeeper crds -o crds -o charts/watchkeeper/crds --reference docs/reference.md
@@ -43,5 +48,15 @@ kube-binaries: ## build the pinned kube-apiserver once into ~/.cache/watchkeeper
 helm-binary: ## build the pinned helm once into ~/.cache/watchkeeper (the chart tests run it)
 	bash hack/build-helm.sh >/dev/null
 
+lock: ## rewrite requirements.lock (the image's hashed dependencies) from pyproject.toml
+	rm -rf $(VENV)-lock && $(PYTHON) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/pip install --quiet pip-tools==7.6.2
+	$(VENV)-lock/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
+	rm -rf $(VENV)-lock
+
+wheel: venv ## build the operator's wheel into dist/ (what the image installs)
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache dist

@@ -2,15 +2,19 @@
 
 Starts the control plane (with kube-controller-manager), a metrics exporter, Prometheus
 scraping it, applies ``crds/``, prints how to reach everything, then runs the operator with
-its output on the terminal until Ctrl-C (or SIGTERM); everything stops in reverse order.
+its output on the terminal until Ctrl-C (or SIGTERM); everything stops in reverse order
+and the command exits 0. Run by ``make dev``, it takes the terminal's foreground for its
+own process group, so that Ctrl-C reaches it and not make (which would otherwise die of
+the signal and exit 130 whatever this process returns).
 """
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from devenv.binaries import REPO_ROOT
@@ -19,6 +23,8 @@ from devenv.crds import apply_crds
 from devenv.exporter import MetricsExporter
 from devenv.operator import OperatorProcess
 from devenv.prometheus import LocalPrometheus
+
+EXPORTER_ENV = "WATCHKEEPER_DEV_EXPORTER"  # read by `watchkeeper dev`
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,11 +46,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     # (as for `cmd &` in a script).
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.default_int_handler)
+    with _terminal_foreground():
+        try:
+            return up(args.crds, operator_args)
+        except KeyboardInterrupt:
+            print("\ndevenv: stopped", file=sys.stderr)
+            return 0
+
+
+@contextlib.contextmanager
+def _terminal_foreground() -> Iterator[None]:
+    """Make this process's own group the terminal's foreground group while it runs (as a
+    shell does for a job), then give the terminal back. No terminal, or started in the
+    background: nothing to do."""
     try:
-        return up(args.crds, operator_args)
-    except KeyboardInterrupt:
-        print("\ndevenv: stopped", file=sys.stderr)
-        return 130
+        terminal = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        yield
+        return
+    previous = os.tcgetpgrp(terminal)
+    if previous != os.getpgrp():
+        os.close(terminal)
+        yield
+        return
+    signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # a background group may not tcsetpgrp
+    try:
+        if os.getpgrp() != os.getpid():
+            os.setpgid(0, 0)
+        os.tcsetpgrp(terminal, os.getpgrp())
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(terminal, previous)
+        os.close(terminal)
 
 
 def up(crd_dir: Path, operator_args: Sequence[str]) -> int:
@@ -83,7 +117,11 @@ def _announce(
         f"devenv: Prometheus      {prometheus.url}\n"
         f"devenv: exporter        {exporter.url}\n"
         f"devenv: logs            {cluster.workdir} and {prometheus.workdir}\n"
-        f"\n    export KUBECONFIG={cluster.kubeconfig}\n\n"
+        "\nIn another shell, for kubectl and the watchkeeper command of this checkout:\n\n"
+        f"    export KUBECONFIG={cluster.kubeconfig}"
+        f" {EXPORTER_ENV}=http://{exporter.address}"
+        f' PATH="{Path(sys.executable).parent}:$PATH"\n\n'
+        "Set metrics for policies to act on: watchkeeper dev set queue_length=50\n"
         "devenv: starting the operator; Ctrl-C stops everything.",
         flush=True,
     )

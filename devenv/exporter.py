@@ -1,6 +1,13 @@
-"""``MetricsExporter``: gauges a test sets, served in Prometheus text format at /metrics."""
+"""``MetricsExporter``: gauges a test sets, served in Prometheus text format at /metrics.
 
+From outside the process (``watchkeeper dev set`` in ``make dev``), the same gauges are set
+over HTTP: ``PUT /series/NAME`` with ``{"value": 3, "labels": {"queue": "orders"}}`` and
+``DELETE /series/NAME`` with ``{"labels": {...}}`` (both answer 204, or 400 with the reason).
+"""
+
+import json
 import math
+import re
 import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,6 +19,9 @@ from devenv.net import LOOPBACK
 
 LabelKey = tuple[tuple[str, str], ...]
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+SERIES_PATH = "/series/"
 
 
 class MetricsExporter:
@@ -112,10 +122,65 @@ def _handler_for(exporter: MetricsExporter) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
+        def do_PUT(self) -> None:
+            self._change(set_value=True)
+
+        def do_DELETE(self) -> None:
+            self._change(set_value=False)
+
+        def _change(self, *, set_value: bool) -> None:
+            try:
+                name, labels, value = _parse_change(self.path, self._body(), set_value)
+            except ValueError as error:
+                self._answer(400, str(error))
+                return
+            if set_value:
+                exporter.set(name, value, labels)
+            else:
+                exporter.remove(name, labels)
+            self._answer(204, "")
+
+        def _body(self) -> bytes:
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def _answer(self, status: int, text: str) -> None:
+            body = text.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def log_message(self, format: str, *args: object) -> None:
             """Keep scrapes out of the test output."""
 
     return Handler
+
+
+def _parse_change(path: str, body: bytes, needs_value: bool) -> tuple[str, dict[str, str], float]:
+    """(name, labels, value) of a PUT or DELETE on /series/NAME; ValueError says what is
+    wrong."""
+    if not path.startswith(SERIES_PATH):
+        raise ValueError(f"use {SERIES_PATH}NAME")
+    name = path[len(SERIES_PATH) :]
+    if not METRIC_NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a Prometheus metric name")
+    try:
+        document = json.loads(body or b"{}")
+    except json.JSONDecodeError as error:
+        raise ValueError(f"the body is not JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise ValueError('the body is a JSON object: {"value": 1, "labels": {}}')
+    labels = document.get("labels") or {}
+    if not isinstance(labels, dict) or not all(
+        isinstance(k, str) and LABEL_NAME.fullmatch(k) and isinstance(v, str)
+        for k, v in labels.items()
+    ):
+        raise ValueError("labels are an object of label names to string values")
+    value = document.get("value")
+    if needs_value and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ValueError("value is a number")
+    return name, labels, float(value or 0)
 
 
 def _key(labels: Mapping[str, str] | None) -> LabelKey:

@@ -78,3 +78,29 @@ def create_deployment(
     if allow_scaling:
         label = ",".join(f"{k}={v}" for k, v in ALLOW_SCALING.items())
         kubectl(kubeconfig, "label", "deployment", name, label, "-n", namespace)
+
+
+def service_account_kubeconfig(
+    kubeconfig: Path, core_v1: client.CoreV1Api, namespace: str, sa: str, path: Path
+) -> Path:
+    """A kubeconfig at `path` for the cluster of `kubeconfig` that authenticates as
+    ServiceAccount `sa` of `namespace` (a one-hour token)."""
+    token = core_v1.create_namespaced_service_account_token(
+        sa,
+        namespace,
+        client.AuthenticationV1TokenRequest(
+            spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600)
+        ),
+    ).status.token
+    admin = yaml.safe_load(kubeconfig.read_text())
+    [current] = [c for c in admin["contexts"] if c["name"] == admin["current-context"]]
+    cluster = current["context"]["cluster"]
+    restricted = {
+        **admin,
+        "clusters": [c for c in admin["clusters"] if c["name"] == cluster],
+        "users": [{"name": sa, "user": {"token": token}}],
+        "contexts": [{"name": "sa", "context": {"cluster": cluster, "user": sa}}],
+        "current-context": "sa",
+    }
+    path.write_text(yaml.safe_dump(restricted))
+    return path

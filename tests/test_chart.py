@@ -3,12 +3,14 @@ mode, several replicas, and arguments the operator's CLI accepts."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.helm import CHART, helm, needs_helm, objects, template, values_args
+from tests.helm import CHART, ROOT, helm, needs_helm, objects, template, values_args
 from watchkeeper.cli import build_parser
 
 pytestmark = needs_helm
@@ -21,6 +23,42 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     "trusting": {"security": {"referencePolicy": "any"}},
     "extra-scale": {
         "scaling": {"extraScaleResources": [{"apiGroup": "argoproj.io", "resources": ["rollouts"]}]}
+    },
+    "everything": {
+        "image": {"digest": "sha256:" + "a" * 64, "pullSecrets": [{"name": "regcred"}]},
+        "nodeSelector": {"pool": "system"},
+        "tolerations": [{"key": "dedicated", "operator": "Exists", "effect": "NoSchedule"}],
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {"matchExpressions": [{"key": "pool", "operator": "Exists"}]}
+                    ]
+                }
+            }
+        },
+        "topologySpreadConstraints": [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "watchkeeper"}},
+            }
+        ],
+        "priorityClassName": "system-cluster-critical",
+        "podAnnotations": {"example.com/team": "sre"},
+        "podLabels": {"team": "sre"},
+        "extraArgs": ["--max-concurrent-jobs=128"],
+        "extraEnv": [{"name": "WATCHKEEPER_MAX_PROMETHEUS_QUERIES", "value": "8"}],
+        "serviceAccount": {"annotations": {"iam.example.com/role": "watchkeeper"}},
+        "logFormat": "text",
+        "resources": {"requests": {"cpu": "100m"}},
+        "replicas": 2,
+        "serviceMonitor": {"enabled": True, "labels": {"release": "kps"}},
+        "networkPolicy": {"enabled": True},
+        "prometheusRule": {"enabled": True, "alertLabels": {"team": "platform"}},
+        "selfMonitoring": {"enabled": True, "channels": ["oncall"]},
+        "dashboards": {"enabled": True, "annotations": {"grafana_folder": "Watchkeeper"}},
     },
 }
 
@@ -170,3 +208,70 @@ def test_user_roles_aggregate_and_never_grant_status(tmp_path: Path) -> None:
     assert not _grants(edit, "watchkeeper.io", "alerts", "create")
     assert not _grants(edit, "watchkeeper.io", "alerts", "delete")
     assert roles["watchkeeper-admin"]["rules"] == edit
+
+
+def _pod(docs: list[dict[str, Any]]) -> dict[str, Any]:
+    [deployment] = objects(docs, "Deployment")
+    pod: dict[str, Any] = deployment["spec"]["template"]
+    return pod
+
+
+def test_every_value_reaches_the_pod(tmp_path: Path) -> None:
+    values = VALUE_SETS["everything"]
+    docs = template(tmp_path, values)
+    pod = _pod(docs)
+    spec = pod["spec"]
+    [container] = spec["containers"]
+    assert container["image"] == f"ghcr.io/watchkeeper/watchkeeper@{values['image']['digest']}"
+    assert spec["imagePullSecrets"] == [{"name": "regcred"}]
+    for key in ("nodeSelector", "tolerations", "affinity", "topologySpreadConstraints"):
+        assert spec[key] == values[key], key
+    assert spec["priorityClassName"] == "system-cluster-critical"
+    assert pod["metadata"]["annotations"] == {"example.com/team": "sre"}
+    assert pod["metadata"]["labels"]["team"] == "sre"
+    assert pod["metadata"]["labels"]["app.kubernetes.io/name"] == "watchkeeper"
+    assert "--max-concurrent-jobs=128" in container["args"]
+    assert "--log-format=text" in container["args"]
+    assert {"name": "WATCHKEEPER_MAX_PROMETHEUS_QUERIES", "value": "8"} in container["env"]
+    assert container["resources"]["requests"]["cpu"] == "100m"  # merged with the defaults
+    [account] = objects(docs, "ServiceAccount")
+    assert account["metadata"]["annotations"] == {"iam.example.com/role": "watchkeeper"}
+    [monitor] = objects(docs, "ServiceMonitor")
+    assert monitor["metadata"]["labels"]["release"] == "kps"
+    [service] = objects(docs, "Service")
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+    assert monitor["spec"]["endpoints"][0]["port"] == service["spec"]["ports"][0]["name"]
+    [policy] = objects(docs, "NetworkPolicy")
+    assert policy["spec"]["ingress"] == [
+        {"ports": [{"protocol": "TCP", "port": "metrics"}], "from": [{"namespaceSelector": {}}]}
+    ]
+
+
+def test_defaults_are_a_tag_and_the_restricted_security_context(tmp_path: Path) -> None:
+    docs = template(tmp_path)
+    spec = _pod(docs)["spec"]
+    [container] = spec["containers"]
+    assert container["image"] == "ghcr.io/watchkeeper/watchkeeper:0.1.0"
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+    assert "--log-format=json" in container["args"]
+    for kind in ("ServiceMonitor", "NetworkPolicy", "PodDisruptionBudget"):
+        assert objects(docs, kind) == [], kind
+    [service] = objects(docs, "Service")
+    assert service["spec"]["publishNotReadyAddresses"] is True  # scraped while not ready
+
+
+def test_values_table_in_the_chart_readme_is_generated() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "hack" / "chart-values.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -165,10 +165,11 @@ def test_ack_timeout_resumes_escalation(
         kubeconfig,
         namespace,
         *_hooks(receiver, "a", "b"),
-        _escalation([("0s", ["a"]), ("2s", ["b"])], ackTimeout="5s"),
+        _escalation([("0s", ["a"]), ("8s", ["b"])], ackTimeout="20s"),
         _escalated(metric),
     )
     receiver.wait_for(1, "/a")
+    first_step = time.monotonic()
     name = _alert(custom_objects, namespace)["metadata"]["name"]
     kubectl(
         kubeconfig,
@@ -185,9 +186,10 @@ def test_ack_timeout_resumes_escalation(
         lambda: get_object(custom_objects, "alerts", namespace, name)["status"],
         lambda s: "acknowledged" in s,
     )
-    time.sleep(3)
+    assert time.monotonic() - first_step < 8, "acknowledged too late to hold the second step"
+    time.sleep(max(0.0, first_step + 10 - time.monotonic()))  # the second step is past due
     assert receiver.to("/b") == []  # held by the acknowledgement
-    receiver.wait_for(1, "/b", timeout=20)
+    receiver.wait_for(1, "/b", timeout=30)  # after the 20 s acknowledgement
     assert acked
     status = eventually(
         lambda: get_object(custom_objects, "alerts", namespace, name),

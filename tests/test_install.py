@@ -17,7 +17,7 @@ from devenv.names import namespace_name as unique_name
 from devenv.net import LOOPBACK, free_port, http_ok
 from devenv.process import ManagedProcess
 from tests.helm import ROOT, needs_helm, template
-from tests.kubectl import create_deployment, create_secret, kubectl
+from tests.kubectl import create_deployment, create_secret, kubectl, service_account_kubeconfig
 from tests.test_scalingpolicy import wait_condition
 from tests.waiting import wait_ready
 
@@ -38,6 +38,27 @@ def test_plain_manifests_are_the_rendered_chart(tmp_path: Path) -> None:
     assert installed[1:] == template(tmp_path), "run hack/render-install.sh"
 
 
+@pytest.mark.cluster
+def test_install_manifest_dry_runs_on_a_fresh_cluster(kubeconfig, core_v1):
+    """The README's order: a server-side dry run needs the namespace to exist (the API
+    server's NamespaceLifecycle admission rejects objects in a namespace a dry run only
+    pretended to create), so the README creates it first."""
+    assert "watchkeeper" not in {ns.metadata.name for ns in core_v1.list_namespace().items}
+    blind = kubectl(kubeconfig, "apply", "--dry-run=server", "-f", str(INSTALL), check=False)
+    assert 'namespaces "watchkeeper" not found' in blind.stderr
+    readme = (ROOT / "README.md").read_text()
+    steps = [
+        "kubectl create namespace watchkeeper",
+        "--dry-run=server -f " + str(INSTALL.relative_to(ROOT)),
+    ]
+    assert readme.index(steps[0]) < readme.index(steps[1])
+    kubectl(kubeconfig, "create", "namespace", "watchkeeper")
+    try:
+        kubectl(kubeconfig, "apply", "--dry-run=server", "-f", str(INSTALL))
+    finally:
+        core_v1.delete_namespace("watchkeeper")
+
+
 def _rbac(docs: list[dict[str, Any]], release_namespace: str) -> list[dict[str, Any]]:
     """The RBAC objects, with the operator's cluster-scoped names made unique to this test
     (the user roles keep their fixed names)."""
@@ -53,27 +74,6 @@ def _rbac(docs: list[dict[str, Any]], release_namespace: str) -> list[dict[str, 
             ref["name"] += f"-{suffix}"
         out.append(doc)
     return out
-
-
-def _sa_kubeconfig(kubeconfig: Path, core_v1, namespace: str, sa: str, path: Path) -> Path:
-    token = core_v1.create_namespaced_service_account_token(
-        sa,
-        namespace,
-        client.AuthenticationV1TokenRequest(
-            spec=client.V1TokenRequestSpec(audiences=[], expiration_seconds=3600)
-        ),
-    ).status.token
-    admin = yaml.safe_load(kubeconfig.read_text())
-    restricted = {
-        **admin,
-        "users": [{"name": sa, "user": {"token": token}}],
-        "contexts": [
-            {"name": "sa", "context": {"cluster": admin["clusters"][0]["name"], "user": sa}}
-        ],
-        "current-context": "sa",
-    }
-    path.write_text(yaml.safe_dump(restricted))
-    return path
 
 
 def can(kubeconfig: Path, who: str, *args: str) -> bool:
@@ -217,7 +217,7 @@ def _run_restricted(
     """The operator as its ServiceAccount, with the chart's rights for `values`, resolves a
     Secret and a scale target in `watch` without a single Forbidden."""
     docs = _install(kubeconfig, tmp_path, namespace, values)
-    sa_kubeconfig = _sa_kubeconfig(
+    sa_kubeconfig = service_account_kubeconfig(
         kubeconfig, core_v1, namespace, "watchkeeper", tmp_path / "sa-kubeconfig"
     )
     operator.stop()  # the admin operator must not do the work for it

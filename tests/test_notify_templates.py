@@ -49,7 +49,7 @@ async def test_a_runaway_title_is_stopped_and_the_body_still_renders(
     overrides = Templates(title=BOMB, body="{{ title }} in {{ namespace }}")
     started = time.monotonic()
     message, warning = await render_message_bounded(FIRING, "ops", DEFAULTS, overrides, renderer)
-    assert time.monotonic() - started < 3.0  # includes starting the worker
+    assert time.monotonic() - started < 10  # stopped (the bomb alone runs for minutes)
     assert message.title == DEFAULT_TITLE
     assert message.body == f"{DEFAULT_TITLE} in shop"
     assert warning == (

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.alerting import apply, policy
+from tests.kubectl import watchkeeper_object
 from tests.waiting import eventually
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
@@ -68,3 +69,23 @@ def test_readiness_names_the_component_that_is_down(
         prometheus.start()
         prometheus.wait_for_scrape()
     eventually(lambda: httpx.get(operator.readiness_url).status_code, lambda code: code == 200)
+
+
+def test_objects_not_ready_counts_a_policy_until_its_channel_exists(
+    operator, kubeconfig, namespace, exporter
+):
+    def not_ready() -> float:
+        text = httpx.get(operator.metrics_url).text
+        return _value(text, "watchkeeper_objects_not_ready", 'kind="AlertPolicy"')
+
+    exporter.set("wk_metrics_not_ready", 1)
+    baseline = not_ready()
+    routed = {"channels": ["later"]}
+    apply(kubeconfig, namespace, policy("waiting", "wk_metrics_not_ready", routing=routed))
+    broken = eventually(not_ready, lambda count: count >= baseline + 1)
+    apply(
+        kubeconfig,
+        namespace,
+        watchkeeper_object("NotificationChannel", "later", {"type": "Log", "log": {}}),
+    )
+    eventually(not_ready, lambda count: count <= broken - 1)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
+from devenv.metrics import api_requests
 from tests.kubectl import ALLOW_SCALING, create_secret, kubectl
 from tests.waiting import condition, eventually, get_object
 
@@ -551,3 +552,27 @@ def test_the_api_server_rejects(kubeconfig, namespace, changes, field):
     )
     assert result.returncode != 0
     assert field in result.stderr, result.stderr
+
+
+def test_a_steady_policy_reads_nothing_from_the_api_server(
+    operator, cluster, kubeconfig, namespace, apps_v1, custom_objects, exporter
+):
+    """The target's replicas come from the watch of opted-in Deployments: evaluating every
+    second for 6 s sends no GET of the Deployment or its /scale (the HPA-style read was one
+    GET of /scale per evaluation, plus the target's labels)."""
+
+    def deployment_gets() -> float:
+        return sum(
+            count
+            for request, count in api_requests(cluster.metrics()).items()
+            if request.verb == "GET" and request.group == "apps"
+        )
+
+    exporter.set("wk_sp_steady", 50)
+    deployment(apps_v1, namespace, "web", 1)
+    apply(kubeconfig, namespace, scaling_policy("web", "wk_sp_steady"))
+    wait_condition(custom_objects, namespace, "web", "ScalingActive", "ValidMetricFound")
+    before = deployment_gets()
+    time.sleep(6)
+    assert deployment_gets() - before < 2  # a stray read of another test's policy at most
+    assert replicas(apps_v1, namespace, "web") == 1

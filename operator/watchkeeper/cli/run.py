@@ -50,7 +50,7 @@ def _run(args: argparse.Namespace) -> int:
         template_timeout=args.template_timeout,
         reference_policy=ReferencePolicy(args.reference_policy),
     )
-    run_operator(config, verbose=args.verbose)
+    run_operator(config, verbose=args.verbose, log_format=args.log_format)
     return 0
 
 
@@ -154,6 +154,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="label (default): use only Secrets labelled watchkeeper.io/allow-reference=true "
         "and scale targets labelled watchkeeper.io/allow-scaling=true; any: trust every "
         "namespace user with every Secret and workload of their namespace",
+    )
+    run.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("WATCHKEEPER_LOG_FORMAT", "text"),
+        help="text lines, or one JSON object a line with the object and a correlation id "
+        "per evaluation (env WATCHKEEPER_LOG_FORMAT)",
     )
     run.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     run.set_defaults(handler=_run, parser=run)

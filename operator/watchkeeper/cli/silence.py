@@ -5,19 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import sys
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from kubernetes.config import ConfigException
 from pydantic import ValidationError
 
 from watchkeeper.api.common import describe_validation_error
 from watchkeeper.api.silence import SilenceSpec
 from watchkeeper.api.timestamps import format_time, parse_time
+from watchkeeper.cli.ack import context_namespace
+from watchkeeper.cli.errors import CommandError
 from watchkeeper.engine.silences import Silence
-from watchkeeper.kube.calls import KubeError
 
 if TYPE_CHECKING:
     from watchkeeper.kube.silences import SilenceStore
@@ -33,18 +32,15 @@ def _store() -> SilenceStore:
 def _run(
     work: Callable[[argparse.Namespace], Coroutine[Any, Any, int]],
 ) -> Callable[[argparse.Namespace], int]:
-    """The command, with its failures as one line saying what to do."""
+    """The command; an invalid silence is one line naming the field (other failures are
+    explained by watchkeeper.cli.errors)."""
 
     def handler(args: argparse.Namespace) -> int:
+        args.namespace = getattr(args, "namespace", None) or context_namespace()
         try:
             return asyncio.run(work(args))
         except ValidationError as error:
-            print(f"invalid silence: {describe_validation_error(error)}", file=sys.stderr)
-        except KubeError as error:
-            print(f"the API server refused: {error}", file=sys.stderr)
-        except ConfigException as error:
-            print(f"no cluster to talk to (set KUBECONFIG): {error}", file=sys.stderr)
-        return 1
+            raise CommandError(f"invalid silence: {describe_validation_error(error)}") from None
 
     return handler
 
@@ -113,7 +109,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     verbs = silence.add_subparsers(dest="verb", required=True)
 
     create = verbs.add_parser("create", help="mute the alerts the matchers select")
-    create.add_argument("--namespace", "-n", default="default", help="its namespace")
+    create.add_argument("--namespace", "-n", help="its namespace (default: the context's)")
     create.add_argument(
         "--matcher",
         "-m",
@@ -131,10 +127,10 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
     expire = verbs.add_parser("expire", help="end a Silence now")
     expire.add_argument("name", help="the Silence's name (watchkeeper silence list)")
-    expire.add_argument("--namespace", "-n", default="default", help="its namespace")
+    expire.add_argument("--namespace", "-n", help="its namespace (default: the context's)")
     expire.set_defaults(handler=_run(_expire))
 
     listing = verbs.add_parser("list", help="list Silences with their state")
-    listing.add_argument("--namespace", "-n", default="default", help="their namespace")
+    listing.add_argument("--namespace", "-n", help="their namespace (default: the context's)")
     listing.add_argument("--all-namespaces", "-A", action="store_true", help="every namespace")
     listing.set_defaults(handler=_run(_list))

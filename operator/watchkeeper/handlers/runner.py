@@ -17,9 +17,13 @@ from watchkeeper.handlers import acknowledgement, objects, workloads
 from watchkeeper.kube.access import ALLOW_SCALING_LABEL, ALLOWED, ReferencePolicy
 from watchkeeper.runtime.app import Runtime
 from watchkeeper.runtime.config import OperatorConfig
+from watchkeeper.runtime.logcontext import JobContextFilter
 from watchkeeper.runtime.workloads import AUTOSCALER_RESOURCES, WORKLOAD_RESOURCES
 
 PREFIX = "watchkeeper.io"
+LOG_FORMATS = {"text": kopf.LogFormat.FULL, "json": kopf.LogFormat.JSON}
+"""--log-format: text lines prefixed with [namespace/name], or one JSON object a line with
+the object (`object`), the run (`correlation_id`, `job`), `severity` and `timestamp`."""
 
 
 class RepeatedRetries(logging.Filter):
@@ -74,7 +78,7 @@ async def _cleanup(memo: kopf.Memo, **_: Any) -> None:
     await runtime.stop()
 
 
-def run_operator(config: OperatorConfig, verbose: bool = False) -> None:
+def run_operator(config: OperatorConfig, verbose: bool = False, log_format: str = "text") -> None:
     """Run until interrupted."""
     registry = kopf.OperatorRegistry()
     kopf.on.startup(registry=registry)(_configure)
@@ -83,9 +87,13 @@ def run_operator(config: OperatorConfig, verbose: bool = False) -> None:
     objects.register(registry)
     workloads.register(registry)
     acknowledgement.register(registry, config)
-    kopf.configure(verbose=verbose)
+    # Text lines get a [namespace/name] prefix; JSON lines carry it as `object` instead.
+    kopf.configure(
+        verbose=verbose, log_format=LOG_FORMATS[log_format], log_prefix=log_format == "text"
+    )
     for handler in logging.getLogger().handlers:
         handler.addFilter(RepeatedRetries())
+        handler.addFilter(JobContextFilter())
     if not verbose:  # routine success is not news: kopf's per-handler and access lines
         for name in ("kopf.objects", "aiohttp.access"):
             logging.getLogger(name).setLevel(logging.WARNING)

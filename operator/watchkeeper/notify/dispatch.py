@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +37,7 @@ from watchkeeper.engine.ratelimit import (
 )
 from watchkeeper.engine.templating import RenderAll
 from watchkeeper.notify.message import Event, Notification
+from watchkeeper.notify.metrics import DELIVERY_SECONDS, NOTIFICATIONS
 from watchkeeper.notify.registry import SENDERS
 from watchkeeper.notify.sender import Channel, DeliveryFailed, SecretReader, Secrets, SendContext
 from watchkeeper.notify.state import ChannelState
@@ -262,6 +264,7 @@ class Dispatcher:
             draw=self._draw,
             destinations=self._destinations,
         )
+        started = time.monotonic()
         try:
             await sender.send(ctx)
         except DeliveryFailed as error:
@@ -271,6 +274,8 @@ class Dispatcher:
         except Exception as error:  # a defect: report it, scrubbed, rather than lose it
             text = secrets.scrub(f"unexpected {type(error).__name__}: {error}")
             return self._outcome(channel, notification, Outcome.FAILED, ctx.attempts, text, True)
+        finally:
+            DELIVERY_SECONDS.labels(spec.type).observe(time.monotonic() - started)
         return self._outcome(channel, notification, Outcome.DELIVERED, ctx.attempts, warning)
 
     def _outcome(
@@ -282,6 +287,7 @@ class Dispatcher:
         error: str = "",
         retryable: bool = False,
     ) -> DeliveryOutcome:
+        NOTIFICATIONS.labels(channel.spec.type, notification.event.value, outcome.value).inc()
         result = DeliveryOutcome(
             channel=channel.name,
             event=notification.event,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
+from watchkeeper.api.scalingpolicy import ScalingPolicyStatus
 from watchkeeper.prometheus.client import PrometheusClient
 
 RECONCILES = Counter(
@@ -37,8 +40,9 @@ SCHEDULER_JOBS = Gauge(
 )
 SCHEDULER_QUEUE = Gauge(
     "watchkeeper_scheduler_queue_depth",
-    "Jobs that are due and wait for a free worker slot. Persistently above zero: this "
-    "replica is saturated (add replicas or raise --max-concurrent-jobs).",
+    "Jobs that are due and wait for a free worker slot, by kind. Persistently above zero: "
+    "this replica is saturated (add replicas or raise --max-concurrent-jobs).",
+    ["kind"],
 )
 SCHEDULER_IN_FLIGHT = Gauge(
     "watchkeeper_scheduler_in_flight", "Jobs running now (bounded by --max-concurrent-jobs)."
@@ -72,6 +76,58 @@ COMPONENT_UP = Gauge(
     ["component"],
 )
 LEADER = Gauge("watchkeeper_leader", "1 while this replica leads (does the work), else 0.")
+SCALING_REPLICAS = Gauge(
+    "watchkeeper_scaling_replicas",
+    "A ScalingPolicy's target replicas at its last evaluation: current (what the target "
+    "had) and desired (what the policy decided). One series pair per policy.",
+    ["namespace", "policy", "replicas"],
+)
+SCALING_METRIC = Gauge(
+    "watchkeeper_scaling_metric",
+    "A ScalingPolicy metric at its last evaluation: its value and its target.",
+    ["namespace", "policy", "metric", "of"],
+)
+SCALE_EVENTS = Counter(
+    "watchkeeper_scale_events_total",
+    "Replica changes a ScalingPolicy wrote to its target, by direction (up, down).",
+    ["namespace", "policy", "direction"],
+)
+
+
+_SCALING_SERIES: dict[tuple[str, str], set[tuple[Gauge | Counter, tuple[str, ...]]]] = {}
+"""Each ScalingPolicy's series, so that they go with the policy."""
+
+
+def _scaling_series(family: Gauge | Counter, *labels: str) -> Any:
+    _SCALING_SERIES.setdefault((labels[0], labels[1]), set()).add((family, labels))
+    return family.labels(*labels)
+
+
+def export_scaling(namespace: str, policy: str, status: ScalingPolicyStatus) -> None:
+    """Set a ScalingPolicy's gauges from the status its evaluation concluded."""
+    for which, count in (
+        ("current", status.current_replicas),
+        ("desired", status.desired_replicas),
+    ):
+        if count is not None:
+            _scaling_series(SCALING_REPLICAS, namespace, policy, which).set(count)
+    for metric in status.metrics:
+        _scaling_series(SCALING_METRIC, namespace, policy, metric.name, "target").set(metric.target)
+        if metric.value is not None:
+            _scaling_series(SCALING_METRIC, namespace, policy, metric.name, "value").set(
+                metric.value
+            )
+
+
+def count_scale_event(namespace: str, policy: str, before: int, after: int) -> None:
+    direction = "up" if after > before else "down"
+    _scaling_series(SCALE_EVENTS, namespace, policy, direction).inc()
+
+
+def forget_scaling(namespace: str, policy: str) -> None:
+    """Drop a deleted ScalingPolicy's series (a label value per policy stays bounded)."""
+    for family, labels in _SCALING_SERIES.pop((namespace, policy), set()):
+        family.remove(*labels)
 
 
 def observe_prometheus_client(client: PrometheusClient) -> None:

@@ -33,7 +33,7 @@ from watchkeeper.api.common import (
 from watchkeeper.engine.conditions import READY, merge_condition, readiness
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.events import ObjectRef
-from watchkeeper.runtime.metrics import RECONCILES
+from watchkeeper.runtime.metrics import NOT_READY, RECONCILES
 from watchkeeper.runtime.scheduler import Scheduler
 from watchkeeper.runtime.services import Services
 
@@ -89,6 +89,8 @@ class ReadinessService:
         self._depends_on: dict[str, set[Identity]] = {}
         self._ready: dict[Identity, str | None] = {}
         """Each object's Ready status as last seen."""
+        self._not_ready: dict[str, set[str]] = {}
+        """kind -> the keys of its objects whose last check found them not Ready."""
 
     def upsert(self, kind: KindDefinition, body: Mapping[str, Any]) -> None:
         """An object was seen; check it now if its spec changed, and periodically."""
@@ -127,6 +129,7 @@ class ReadinessService:
         self._generations.pop(key, None)
         self._parsed.pop(key, None)
         self._track(key, namespace, [])
+        self._count(kind, key, False)
         self._ready.pop((kind.kind, namespace, name), None)
         for dependent in self._dependents.get((kind.kind, namespace, name), ()):
             self.scheduler.trigger(dependent)
@@ -138,6 +141,15 @@ class ReadinessService:
         self._ready[identity] = ready
         for dependent in self._dependents.get(identity, ()):
             self.scheduler.trigger(dependent)
+
+    def _count(self, kind: KindDefinition, key: str, not_ready: bool) -> None:
+        """Keep watchkeeper_objects_not_ready{kind} equal to the objects last found so."""
+        keys = self._not_ready.setdefault(kind.kind, set())
+        if not_ready:
+            keys.add(key)
+        else:
+            keys.discard(key)
+        NOT_READY.labels(kind.kind).set(len(keys))
 
     def _track(self, key: str, namespace: str, refs: Sequence[ObjectReference]) -> None:
         """Remember which objects of ours `key` references."""
@@ -169,6 +181,7 @@ class ReadinessService:
         missing = [] if invalid else await self._missing(namespace, refs, secrets)
         status, reason, message = readiness(invalid, missing)
         RECONCILES.labels(kind.kind, reason).inc()
+        self._count(kind, job_key(kind, namespace, name), status != ConditionStatus.TRUE)
         current = _conditions(body.get("status") or {})
         now = datetime.now(UTC)
         merged = merge_condition(current, READY, status, reason, message, generation, now)

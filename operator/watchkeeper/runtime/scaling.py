@@ -43,6 +43,7 @@ from watchkeeper.kube.scale import Scale, ScaleChanged, ScaleError, Scales, clai
 from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import Connection, PrometheusUnavailable, QueryRejected
 from watchkeeper.runtime.connections import resolve_connection
+from watchkeeper.runtime.metrics import count_scale_event, export_scaling, forget_scaling
 from watchkeeper.runtime.scheduler import Scheduler
 from watchkeeper.runtime.services import Services
 
@@ -101,6 +102,7 @@ class ScalingService:
         self._specs.pop(key, None)
         self._daemons.pop(key, None)
         self._claim(key, name, None)
+        forget_scaling(namespace, name)
 
     def spec(self, key: str) -> ScalingPolicySpec | None:
         """The policy's spec as parsed, if it is valid."""
@@ -192,6 +194,9 @@ class PolicyDaemon:
                 error = str(failure)
         outcome = conclude(spec, previous, plan, error, now)
         self.status = outcome.status
+        export_scaling(self.namespace, self.name, outcome.status)
+        if plan.action is not None and scale is not None and error is None:
+            count_scale_event(self.namespace, self.name, plan.action.before, plan.action.after)
         await self._write()
         for notice in outcome.notices:
             await self._post(notice)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from watchkeeper.engine.schedule import next_due, offset_of
 from watchkeeper.kube.calls import KubeRejected, KubeUnavailable
 from watchkeeper.runtime.health import Health
+from watchkeeper.runtime.logcontext import bind_job
 from watchkeeper.runtime.metrics import (
     SCHEDULER_IN_FLIGHT,
     SCHEDULER_JOBS,
@@ -84,7 +85,7 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
-        self._waiting = 0
+        self._waiting: Counter[str] = Counter()  # due jobs waiting for a slot, per kind
         self.active = asyncio.Event()
 
     def upsert(
@@ -179,8 +180,9 @@ class Scheduler:
         task.add_done_callback(self._tasks.discard)
 
     async def _execute(self, job: Job, due: datetime) -> None:
-        self._waiting += 1
-        SCHEDULER_QUEUE.set(self._waiting)
+        bind_job(job.key)  # this task's log lines name the object and this run
+        self._waiting[job.kind] += 1
+        SCHEDULER_QUEUE.labels(job.kind).set(self._waiting[job.kind])
         slots = self._slots.get(job.kind)
         if slots is None:
             limit = min(self._concurrency, self._limits.get(job.kind, self._concurrency))
@@ -191,8 +193,8 @@ class Scheduler:
             job.running = False
             raise
         finally:
-            self._waiting -= 1
-            SCHEDULER_QUEUE.set(self._waiting)
+            self._waiting[job.kind] -= 1
+            SCHEDULER_QUEUE.labels(job.kind).set(self._waiting[job.kind])
         SCHEDULER_LAG.labels(job.kind).observe(max((self._clock() - due).total_seconds(), 0.0))
         SCHEDULER_IN_FLIGHT.inc()
         outcome = "ok"
