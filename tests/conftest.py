@@ -147,7 +147,7 @@ def operator(
         kubeconfig=cluster.kubeconfig,
         prometheus_url=prometheus.url,
         log_path=tmp_path_factory.mktemp("operator") / "watchkeeper.log",
-        env={"WATCHKEEPER_RECHECK_INTERVAL": "1s"},
+        env={"WATCHKEEPER_RECHECK_INTERVAL": "1s", "WATCHKEEPER_SILENCE_RETENTION": "5s"},
     )
     try:
         process.start()

@@ -37,6 +37,24 @@ _SCALING: dict[str, Any] = {
     },
 }
 _ALERT: dict[str, Any] = {"kind": "Alert", "spec": {}}
+_INHIBIT: dict[str, Any] = {
+    "kind": "InhibitRule",
+    "spec": {"sourceMatchers": ["alertname=NodeDown"], "targetMatchers": ["alertname=~Pod.*"]},
+}
+_TIMES: dict[str, Any] = {
+    "kind": "TimeInterval",
+    "spec": {"intervals": [{"weekdays": ["saturday:sunday"]}]},
+}
+
+
+def _window(**fields: Any) -> list[dict[str, Any]]:
+    return [{"weekdays": ["monday"], **fields}]
+
+
+_SILENCE: dict[str, Any] = {
+    "kind": "Silence",
+    "spec": {"matchers": ["service=checkout"], "duration": "2h", "createdBy": "ana"},
+}
 
 
 def _with(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
@@ -366,5 +384,53 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "scaling-kind-with-space",
         _with(_SCALING, targetRef=_target("apps/v1", "Deploy ment")),
         "spec.targetRef.kind",
+    ),
+    # Silences: nothing that could mute everything, no regex the matcher cannot compile.
+    ("silence-no-matchers", _with(_SILENCE, matchers=[]), "spec.matchers"),
+    ("silence-bad-regex", _with(_SILENCE, matchers=["service=~(a"]), "spec.matchers[0]"),
+    ("silence-bad-matcher", _with(_SILENCE, matchers=["service"]), "spec.matchers[0]"),
+    ("silence-bad-label-name", _with(_SILENCE, matchers=["se-rv=a"]), "spec.matchers[0]"),
+    ("silence-matches-all", _with(_SILENCE, matchers=["service=~.*"]), "spec.matchers"),
+    ("silence-matches-all-2", _with(_SILENCE, matchers=["a=", "b!=x", "c!~x"]), "spec.matchers"),
+    (
+        "silence-ends-before-start",
+        _with(
+            _SILENCE,
+            duration=None,
+            startsAt="2026-12-04T10:00:00Z",
+            endsAt="2026-12-04T09:00:00Z",
+        ),
+        "spec.endsAt",
+    ),
+    ("silence-no-end", _with(_SILENCE, duration=None), "one of endsAt, duration"),
+    (
+        "silence-end-and-duration",
+        _with(_SILENCE, endsAt="2026-12-04T09:00:00Z"),
+        "one of endsAt, duration",
+    ),
+    ("silence-no-author", _with(_SILENCE, createdBy=None), "spec.createdBy"),
+    ("inhibit-no-source", _with(_INHIBIT, sourceMatchers=[]), "spec.sourceMatchers"),
+    ("inhibit-bad-target", _with(_INHIBIT, targetMatchers=["a=~)"]), "spec.targetMatchers[0]"),
+    ("inhibit-bad-equal", _with(_INHIBIT, equal=["no-de"]), "spec.equal[0]"),
+    ("times-no-intervals", _with(_TIMES, intervals=[]), "spec.intervals"),
+    (
+        "times-unknown-zone",
+        _with(_TIMES, intervals=_window(location="Mars/Olympus_Mons")),
+        "spec.intervals[0].location",
+    ),
+    (
+        "times-end-before-start",
+        _with(_TIMES, intervals=_window(times=[{"startTime": "17:00", "endTime": "09:00"}])),
+        "spec.intervals[0].times[0]",
+    ),
+    (
+        "times-bad-weekday",
+        _with(_TIMES, intervals=_window(weekdays=["mon:fri"])),
+        "spec.intervals[0].weekdays[0]",
+    ),
+    (
+        "times-day-zero",
+        _with(_TIMES, intervals=_window(daysOfMonth=["0:5"])),
+        "spec.intervals[0].daysOfMonth[0]",
     ),
 ]

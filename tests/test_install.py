@@ -121,6 +121,8 @@ def test_cluster_mode_rights_are_least_privilege(kubeconfig, namespace, tmp_path
         )
         assert can(kubeconfig, sa, "create", "alerts.watchkeeper.io", "-n", "default")
         assert can(kubeconfig, sa, "delete", "alerts.watchkeeper.io", "-n", "default")
+        assert can(kubeconfig, sa, "delete", "silences.watchkeeper.io", "-n", "default")
+        assert not can(kubeconfig, sa, "create", "silences.watchkeeper.io", "-n", "default")
         for kind in ("alertpolicies", "notificationchannels", "escalationpolicies"):
             assert not can(kubeconfig, sa, "create", f"{kind}.watchkeeper.io", "-n", "default")
             assert not can(kubeconfig, sa, "delete", f"{kind}.watchkeeper.io", "-n", "default")
@@ -185,10 +187,11 @@ def test_user_roles_never_grant_status(kubeconfig, namespace, tmp_path):
         assert can(kubeconfig, alice, "create", "alertpolicies.watchkeeper.io", *ns)
         assert can(kubeconfig, alice, "delete", "scalingpolicies.watchkeeper.io", *ns)
         assert can(kubeconfig, alice, "patch", "alerts.watchkeeper.io", *ns)  # acknowledge
+        assert can(kubeconfig, alice, "create", "silences.watchkeeper.io", *ns)
         assert not can(kubeconfig, alice, "create", "alerts.watchkeeper.io", *ns)
         assert not can(kubeconfig, alice, "delete", "alerts.watchkeeper.io", *ns)
         for verb in ("patch", "update"):
-            for kind in ("alerts", "alertpolicies", "scalingpolicies"):
+            for kind in ("alerts", "alertpolicies", "scalingpolicies", "silences"):
                 assert not can(
                     kubeconfig, alice, verb, f"{kind}.watchkeeper.io", "--subresource=status", *ns
                 )

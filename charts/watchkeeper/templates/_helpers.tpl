@@ -24,15 +24,19 @@ Role in each watched namespace in namespaced mode. Every verb here is one the op
 {{- define "watchkeeper.namespacedRules" -}}
 # Policies, channels, escalations: watched; kopf patches its annotations and finalizers.
 - apiGroups: [watchkeeper.io]
-  resources: [alertpolicies, notificationchannels, escalationpolicies, scalingpolicies]
+  resources: [alertpolicies, notificationchannels, escalationpolicies, scalingpolicies, inhibitrules, timeintervals]
   verbs: [get, list, watch, patch]
 # Alerts: the only kind the operator creates and deletes.
 - apiGroups: [watchkeeper.io]
   resources: [alerts]
   verbs: [get, list, watch, create, patch, delete]
+# Silences: watched; deleted once expired for longer than --silence-retention.
+- apiGroups: [watchkeeper.io]
+  resources: [silences]
+  verbs: [get, list, watch, patch, delete]
 # Status of every kind: written only by the operator.
 - apiGroups: [watchkeeper.io]
-  resources: [alertpolicies/status, alerts/status, notificationchannels/status, escalationpolicies/status, scalingpolicies/status]
+  resources: [alertpolicies/status, alerts/status, notificationchannels/status, escalationpolicies/status, scalingpolicies/status, silences/status, inhibitrules/status, timeintervals/status]
   verbs: [get, patch, update]
 # Referenced credentials, by name; only those labelled watchkeeper.io/allow-reference=true are used.
 - apiGroups: [""]

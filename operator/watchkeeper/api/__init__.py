@@ -5,8 +5,11 @@ from .alert import ALERT
 from .alertpolicy import ALERT_POLICY
 from .common import API_VERSION, CATEGORY, GROUP, VERSION, KindDefinition
 from .escalationpolicy import ESCALATION_POLICY
+from .inhibitrule import INHIBIT_RULE
 from .notificationchannel import NOTIFICATION_CHANNEL
 from .scalingpolicy import SCALING_POLICY
+from .silence import SILENCE
+from .timeinterval import TIME_INTERVAL
 
 KINDS: tuple[KindDefinition, ...] = (
     ALERT_POLICY,
@@ -14,6 +17,9 @@ KINDS: tuple[KindDefinition, ...] = (
     NOTIFICATION_CHANNEL,
     ESCALATION_POLICY,
     SCALING_POLICY,
+    SILENCE,
+    INHIBIT_RULE,
+    TIME_INTERVAL,
 )
 
 __all__ = [
@@ -23,9 +29,12 @@ __all__ = [
     "CATEGORY",
     "ESCALATION_POLICY",
     "GROUP",
+    "INHIBIT_RULE",
     "KINDS",
     "NOTIFICATION_CHANNEL",
     "SCALING_POLICY",
+    "SILENCE",
+    "TIME_INTERVAL",
     "VERSION",
     "KindDefinition",
 ]

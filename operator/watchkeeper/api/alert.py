@@ -187,7 +187,19 @@ class AlertStatus(WatchkeeperModel):
     resolved_at: str | None = Field(default=None, description="When the alert resolved.")
     last_evaluation_time: str | None = Field(default=None, description="Last evaluation.")
     acknowledged: Acknowledged | None = Field(default=None, description="Acknowledgement.")
+    silenced_by: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="The Active Silences whose matchers select this alert: while any does, "
+        "it is evaluated and shown but sends nothing and does not escalate.",
+    )
     escalation: EscalationProgress | None = Field(default=None, description="Escalation.")
+    inhibited_by: list[str] = Field(
+        default_factory=list,
+        max_length=64,
+        description="The firing Alerts (of this namespace) that inhibit this one through an "
+        "InhibitRule: while any does, it sends nothing and does not escalate.",
+    )
     notifications: list[NotificationRecord] = Field(
         default_factory=list,
         max_length=50,
@@ -234,6 +246,8 @@ ALERT = KindDefinition(
         ),
         PrinterColumn(name="Ack", type="string", json_path=".status.acknowledged.by"),
         age_column(),
+        PrinterColumn(name="Silenced", type="string", json_path=".status.silencedBy"),
+        PrinterColumn(name="Inhibited", type="string", json_path=".status.inhibitedBy", priority=1),
         PrinterColumn(
             name="Escalation", type="string", json_path=".status.escalation.progress", priority=1
         ),

@@ -12,6 +12,8 @@ from .common import (
     Condition,
     Duration,
     KindDefinition,
+    ObjectName,
+    ObjectReference,
     PrinterColumn,
     SecretKeyRef,
     Severity,
@@ -262,6 +264,30 @@ class NotificationChannelSpec(SpecModel):
     )
     send_resolved: bool = Field(default=True, description="Send resolved notifications.")
     templates: Templates | None = Field(default=None, description="Message overrides.")
+    mute_time_intervals: list[ObjectName] = Field(
+        default_factory=list,
+        max_length=8,
+        description="TimeIntervals in which nothing is sent (Alertmanager's "
+        "mute_time_intervals); what falls due inside is sent at the end, a resolution "
+        "inside is not.",
+    )
+    active_time_intervals: list[ObjectName] = Field(
+        default_factory=list,
+        max_length=8,
+        description="If set, notifications are sent only inside one of these TimeIntervals.",
+    )
+
+    resolved_after_mute: bool = Field(
+        default=False,
+        description="Send Resolved for an alert this channel was told of that resolved "
+        "while silenced, inhibited or in a mute window, when that ends (Alertmanager never "
+        "does).",
+    )
+
+    def references(self) -> list[ObjectReference]:
+        """The TimeIntervals it mutes or activates by."""
+        names = [*self.mute_time_intervals, *self.active_time_intervals]
+        return [ObjectReference("TimeInterval", n) for n in dict.fromkeys(names)]
 
     @model_validator(mode="after")
     def _check_block(self) -> NotificationChannelSpec:

@@ -12,11 +12,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from watchkeeper.cli import ack, backtest, crds, dev, history, imports, run
+from watchkeeper.cli import ack, backtest, crds, dev, history, imports, run, silence
 from watchkeeper.cli.crds import render_crds
 from watchkeeper.cli.errors import explain
 
-COMMANDS = (run, ack, backtest, history, imports, crds, dev)
+COMMANDS = (run, ack, silence, backtest, history, imports, crds, dev)
 
 __all__ = ["build_parser", "main", "render_crds"]
 

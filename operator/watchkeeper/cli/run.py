@@ -44,6 +44,7 @@ def _run(args: argparse.Namespace) -> int:
         leader_elect=args.leader_elect,
         lease_namespace=args.lease_namespace,
         alert_retention=args.alert_retention,
+        silence_retention=args.silence_retention,
         status_heartbeat=args.status_heartbeat,
         destinations=destinations,
         template_timeout=args.template_timeout,
@@ -81,6 +82,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         type=_positive_duration,
         default=os.environ.get("WATCHKEEPER_ALERT_RETENTION", "24h"),
         help="how long resolved Alerts stay visible before they are deleted",
+    )
+    run.add_argument(
+        "--silence-retention",
+        type=_positive_duration,
+        default=os.environ.get("WATCHKEEPER_SILENCE_RETENTION", "120h"),
+        help="how long expired Silences stay visible before they are deleted "
+        "(Alertmanager's --data.retention default)",
     )
     run.add_argument(
         "--status-heartbeat",

@@ -34,6 +34,7 @@ from watchkeeper.api.alert import (
 from watchkeeper.api.alertpolicy import AlertPolicySpec
 from watchkeeper.api.timestamps import format_time, parse_time
 from watchkeeper.engine.alerts import Change, Instance, Transition
+from watchkeeper.engine.muting import quiet_resolution
 
 Event = NotificationEvent
 FOLLOW_UPS = frozenset({Event.SEVERITY_CHANGED, Event.RESOLVED, Event.ACKNOWLEDGED})
@@ -332,10 +333,24 @@ def after_evaluation(
     changes: Sequence[Transition],
     routing: Routing,
     now: datetime,
+    muted: bool = False,
+    held: frozenset[str] = frozenset(),
+    asks: frozenset[str] = frozenset(),
 ) -> Ledger:
     """The ledger after an evaluation: the obligations of its transitions and a Repeat
     when one is due; a new firing restarts the repeat watermark, a resolution ends the
-    acknowledgement."""
+    acknowledgement.
+
+    While the alert is `muted` (silenced or inhibited, as Alertmanager mutes it): what its
+    transitions owe is written but held (the notifier delivers nothing of a muted alert),
+    so a Firing that is still owed when the muting ends goes out then; no Repeat falls due
+    (the watermark stays, so one is owed at the end if the grid passed it); and a
+    resolution drops everything the cycle still owes and owes no Resolved: a cycle that
+    ends while muted is never announced. The `held` channels (inside a mute window, or
+    outside their active windows) are treated the same way, each on its own: what they are
+    owed waits for the window's end, and a resolution inside it drops what the cycle
+    still owes them and owes them no Resolved; except the channels that `asks` for it
+    (engine.muting.quiet_resolution)."""
     new: list[Obligation] = []
     for transition in changes:
         notice = notice_of(transition, instance)
@@ -346,9 +361,15 @@ def after_evaluation(
         if transition.change == Change.RESOLVED:
             ledger = replace(ledger, acknowledged=None)
         channels = targets(notice.event, routing, notice.cycle, ledger.told, ledger.outbox)
+        if transition.change == Change.RESOLVED and (muted or held):
+            quiet = None if muted else held
+            kept, channels = quiet_resolution(
+                ledger.outbox, ledger.told, notice.cycle, channels, quiet, asks
+            )
+            ledger = replace(ledger, outbox=kept)
         new += owe(namespace, alert, notice, channels)
     since = instance.firing_since
-    if instance.state == AlertState.FIRING and since is not None:
+    if instance.state == AlertState.FIRING and since is not None and not muted:
         last = parse_time(ledger.last_repeat_at) if ledger.last_repeat_at else None
         due = repeat_due(since, last, routing.repeat_interval, now)
         if due is not None:

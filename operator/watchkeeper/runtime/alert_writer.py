@@ -49,10 +49,12 @@ from watchkeeper.engine.alerts import (
 )
 from watchkeeper.engine.levels import PROMQL_OPERATORS
 from watchkeeper.engine.notifications import Ledger, after_evaluation, routing_of
+from watchkeeper.engine.silences import alert_labels
 from watchkeeper.kube.calls import KubeError, KubeRejected, KubeUnavailable
 from watchkeeper.kube.events import ObjectRef
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
 from watchkeeper.runtime.metrics import ALERT_WRITES
+from watchkeeper.runtime.muting import Muting, asking_for_resolved, held_channels, muted
 from watchkeeper.runtime.policy_status import FIELD_MANAGER
 from watchkeeper.runtime.services import PolicyRef, Services
 
@@ -163,6 +165,9 @@ class AlertWriter:
         refused_before = self.write_errors
         self.template_errors, self.write_errors = [], []
         routing = routing_of(spec)
+        muting = Muting.of(self.services, self.policy.namespace)
+        held = held_channels(self.services, self.policy.namespace, at)
+        asks = asking_for_resolved(self.services, self.policy.namespace)
         changes: dict[SeriesKey, list[Transition]] = {}
         for transition in result.transitions:
             changes.setdefault(transition.key, []).append(transition)
@@ -173,6 +178,9 @@ class AlertWriter:
             if record is None:
                 record = AlertRecord(alert_name(self.policy.name, instance.labels), instance, state)
                 self.records[key] = record
+            severity = instance.severity.value if instance.severity else None
+            labels = alert_labels({**spec.labels, **instance.labels}, self.policy.name, severity)
+            state.update(muting.fields(labels, at))
             record.instance, record.state = instance, state
             record.ledger = after_evaluation(
                 record.ledger,
@@ -182,6 +190,9 @@ class AlertWriter:
                 changes.get(key, []),
                 routing,
                 at,
+                muted=muted(state),
+                held=held,
+                asks=asks,
             )
         writes = [(self._delete, key) for key in [*result.dropped, *gone]]
         writes += [(self._flush_due, key) for key in list(self.records) if key not in gone]

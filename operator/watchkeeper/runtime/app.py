@@ -44,6 +44,7 @@ from watchkeeper.runtime.rendering import BoundedRenderer, RenderLimits
 from watchkeeper.runtime.scaling import ScalingService
 from watchkeeper.runtime.scheduler import Scheduler
 from watchkeeper.runtime.services import Services
+from watchkeeper.runtime.silences import register_silence_upkeep
 from watchkeeper.runtime.workloads import Index, WorkloadIndex
 
 LOGGER = logging.getLogger("watchkeeper.runtime")
@@ -127,6 +128,7 @@ class Runtime:
         self.readiness = ReadinessService(self.services, self.scheduler)
         self.scaling = ScalingService(self.services, self.scheduler)
         register_floor_reconciliation(self.services, self.scheduler)
+        register_silence_upkeep(self.services, self.scheduler)
         self.channels = ChannelService(self.services, self.scheduler)
         await self._prime()
         self.scheduler.upsert("health/kubernetes", "Health", HEALTH_PROBE, self._probe)

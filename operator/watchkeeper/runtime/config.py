@@ -19,6 +19,7 @@ class OperatorConfig:
     metrics_port: int | None = None
     metrics_address: str = "0.0.0.0"
     alert_retention: float = 24 * 3600.0
+    silence_retention: float = 120 * 3600.0
     status_heartbeat: float = 300.0
     max_concurrent_jobs: int = 64
     max_prometheus_queries: int = 32

@@ -44,6 +44,7 @@ from watchkeeper.notify.sender import Channel
 from watchkeeper.runtime.acknowledgement import wanted
 from watchkeeper.runtime.alert_writer import AlertRecord, AlertWriter
 from watchkeeper.runtime.escalator import Escalator
+from watchkeeper.runtime.muting import held_channels, muted
 from watchkeeper.runtime.services import PolicyRef, Services
 
 LOGGER = logging.getLogger("watchkeeper.notify")
@@ -149,11 +150,14 @@ class AlertNotifier:
         ref = spec.routing.escalation_policy_ref
         chain = self.escalation.chain(ref) if ref else None
         unavailable: KubeError | None = None
+        held = held_channels(self.services, self.policy.namespace, datetime.now(UTC))
         for record in list(self.writer.records.values()):
+            if muted(record.state):
+                continue  # silenced or inhibited: what it owes is held until that ends
             try:
                 if ref and chain:
                     await self.escalation.step(record, ref, chain, now)
-                await self._deliver(record, spec)
+                await self._deliver(record, spec, held)
             except KubeUnavailable as error:  # held in memory; the next round writes it
                 unavailable = error
                 break  # an outage: the other Alerts would wait out their timeouts too
@@ -187,8 +191,10 @@ class AlertNotifier:
         except ValidationError:
             return f"NotificationChannel {name} has an invalid spec (see its Ready)"
 
-    async def _deliver(self, record: AlertRecord, spec: AlertPolicySpec) -> None:
-        due = ready(record.durable())
+    async def _deliver(
+        self, record: AlertRecord, spec: AlertPolicySpec, held: frozenset[str]
+    ) -> None:
+        due = [o for o in ready(record.durable()) if o.channel not in held]
         if not due:
             return
         for _, group in groupby(due, key=lambda o: (o.transition_time, o.event)):

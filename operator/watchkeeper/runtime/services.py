@@ -3,9 +3,12 @@ Built once at startup; nothing here is per object."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from watchkeeper.engine.inhibition import InhibitRule
+from watchkeeper.engine.silences import Silence
 from watchkeeper.engine.templating import RenderAll
+from watchkeeper.engine.timeintervals import TimeInterval
 from watchkeeper.kube.alerts import AlertStore
 from watchkeeper.kube.client import Kube
 from watchkeeper.kube.events import Events
@@ -14,6 +17,12 @@ from watchkeeper.prometheus.client import PrometheusClient
 from watchkeeper.runtime.config import OperatorConfig
 from watchkeeper.runtime.health import Health
 from watchkeeper.runtime.objects import ObjectCache
+from watchkeeper.runtime.routing_objects import (
+    ParsedObjects,
+    inhibit_rule_objects,
+    silence_objects,
+    time_interval_objects,
+)
 from watchkeeper.runtime.workloads import WorkloadIndex
 
 
@@ -42,3 +51,9 @@ class Services:
     """Signs every Alert status the operator writes (`status.proof`); never logged."""
     workloads: WorkloadIndex
     """Scale targets and other autoscalers, from kopf's indexes."""
+    silences: ParsedObjects[Silence] = field(default_factory=silence_objects)
+    """The watched Silences, parsed once per generation."""
+    inhibit_rules: ParsedObjects[InhibitRule] = field(default_factory=inhibit_rule_objects)
+    """The watched InhibitRules, parsed once per generation."""
+    time_intervals: ParsedObjects[TimeInterval] = field(default_factory=time_interval_objects)
+    """The watched TimeIntervals, parsed once per generation."""
