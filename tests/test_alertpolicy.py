@@ -54,7 +54,7 @@ def test_fire_change_severity_and_resolve(
     ).stdout
     assert "Critical" in listed and "Firing" in listed and "errors" in listed
     header = listed.splitlines()[0].split()
-    assert header == ["NAME", "SEVERITY", "STATE", "VALUE", "POLICY", "ACK", "AGE"]
+    assert header == ["NAME", "SEVERITY", "STATE", "VALUE", "POLICY", "ACK", "AGE", "SILENCED"]
 
     exporter.set(metric, 3, labels)
     wait_states(custom_objects, namespace, "errors", [("Firing", "Warning")])
