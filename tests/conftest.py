@@ -28,6 +28,24 @@ def pytest_configure(config: pytest.Config) -> None:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
+OPERATOR_LOG_LINES = 80
+"""How many of the operator's lines about a failed test's namespace its report shows."""
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test that ran against the operator reports what the operator logged about
+    its namespace: a CI failure must be explicable from its output alone."""
+    report = yield
+    funcargs = getattr(item, "funcargs", {})
+    process, namespace = funcargs.get("operator"), funcargs.get("namespace")
+    if report.failed and isinstance(process, OperatorProcess) and isinstance(namespace, str):
+        lines = [line for line in process.log_text().splitlines() if namespace in line]
+        section = "\n".join(lines[-OPERATOR_LOG_LINES:]) or "(no line names the namespace)"
+        report.sections.append((f"operator log about {namespace}", section))
+    return report
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Backstop for fixtures whose teardown never ran."""
     stop_all()

@@ -158,3 +158,25 @@ async def test_a_kind_with_a_limit_runs_fewer_at_once_and_never_holds_up_another
     await _run_for(scheduler, 1.0)
     assert peak == {"Housekeeping": 2, "Evaluation": 6}
     assert {f"Evaluation-{i}" for i in range(8)} <= set(done)  # 2 rounds of 6 in 0.6 s
+
+
+async def test_a_job_triggered_while_it_works_runs_once_more_right_after() -> None:
+    """A job triggered mid-run (its spec changed while it worked) runs again as soon as
+    it ends, not skipped as "still running" until its next grid instant."""
+    scheduler = Scheduler(concurrency=2)
+    scheduler.active.set()
+    runs: list[datetime] = []
+    missed_before = SCHEDULER_MISSED.labels("Again")._value.get()
+
+    async def run(due: datetime) -> None:
+        runs.append(datetime.now(UTC))
+        if len(runs) == 1:
+            scheduler.trigger("again")
+        await asyncio.sleep(0.05)
+
+    scheduler.upsert("again", "Again", timedelta(seconds=60), run)
+    scheduler.trigger("again")
+    await _run_for(scheduler, 0.5)
+    assert len(runs) == 2
+    assert runs[1] - runs[0] < timedelta(seconds=0.3)
+    assert SCHEDULER_MISSED.labels("Again")._value.get() == missed_before

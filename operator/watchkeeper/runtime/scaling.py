@@ -176,6 +176,9 @@ class PolicyDaemon:
         """(resourceVersion, status, its significant part) of the body last parsed."""
         self._horizon = timedelta(0)
         """The longest stabilization window of the spec last evaluated."""
+        self._conflicted: str | None = None
+        """The resourceVersion of the last scale a write conflicted with: while the watch
+        still shows it, the watch lags behind and /scale is read instead."""
 
     async def evaluate_once(
         self, body: Mapping[str, Any], spec: ScalingPolicySpec, now: datetime
@@ -197,6 +200,7 @@ class PolicyDaemon:
                     self.namespace, spec.target_ref, scale, plan.action.after, opted_in
                 )
             except ScaleChanged as changed:
+                self._conflicted = scale.body["metadata"].get("resourceVersion")
                 LOGGER.info(
                     "ScalingPolicy %s/%s: not scaling: %s; evaluating again.",
                     self.namespace,
@@ -255,9 +259,9 @@ class PolicyDaemon:
             return Observation(now, generation, conflict=conflict), None, False
         workload = services.workloads.workload(self.namespace, spec.target_ref)
         try:
-            if workload is not None:
+            if workload is not None and workload.resource_version != self._conflicted:
                 scale = workload.scale(self.namespace, spec.target_ref.name)
-            else:  # not a watched kind, or absent from the watch: the API says why
+            else:  # not watched, absent from the watch (the API says why), or the watch lags
                 scale = await self.scales.get(self.namespace, spec.target_ref)
         except ScaleError as failure:
             return Observation(now, generation, scale_error=str(failure)), None, False

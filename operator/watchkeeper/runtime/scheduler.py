@@ -51,6 +51,11 @@ class Job:
     offset: timedelta
     due: datetime
     running: bool = False
+    """Started: waiting for a slot or at work."""
+    working: bool = False
+    """Its run has begun (a trigger now comes too late for this run)."""
+    again: bool = False
+    """Triggered while working: run once more as soon as this run ends."""
     version: int = 0
 
 
@@ -116,11 +121,17 @@ class Scheduler:
             SCHEDULER_JOBS.labels(job.kind).set(self._counts[job.kind])
 
     def trigger(self, key: str) -> None:
-        """Run the job as soon as possible (e.g. its spec changed), then back on its grid."""
+        """Run the job as soon as possible (e.g. its spec changed), then back on its grid;
+        a job triggered while it works (by itself, too) runs again once it ends; one that
+        is waiting for a slot will see the change anyway."""
         job = self._jobs.get(key)
-        if job is not None:
-            job.due = self._clock()
-            self._push(job)
+        if job is None or (job.running and not job.working):
+            return
+        if job.working:
+            job.again = True
+            return
+        job.due = self._clock()
+        self._push(job)
 
     def __contains__(self, key: str) -> bool:
         return key in self._jobs
@@ -198,6 +209,7 @@ class Scheduler:
         SCHEDULER_LAG.labels(job.kind).observe(max((self._clock() - due).total_seconds(), 0.0))
         SCHEDULER_IN_FLIGHT.inc()
         outcome = "ok"
+        job.working = True
         try:
             await job.run(due)
         except asyncio.CancelledError:
@@ -213,7 +225,10 @@ class Scheduler:
             outcome = "error"
             LOGGER.exception("%s failed at %s", job.key, due)
         finally:
-            job.running = False
+            job.running = job.working = False
             slots.release()
             SCHEDULER_IN_FLIGHT.dec()
             SCHEDULER_RUNS.labels(job.kind, outcome).inc()
+            if job.again:
+                job.again = False
+                self.trigger(job.key)
