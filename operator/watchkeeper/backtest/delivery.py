@@ -102,7 +102,9 @@ class Outlets:
         """Each channel whose limit held notifications sends its summary once a slot frees."""
         for name, state in sorted(self._limiters.items()):
             spec = self.channels[name]
-            taken = take_summary_slot(state, _limit(spec), now, f"summary/{name}/{now}")
+            taken = take_summary_slot(
+                state, Limit.of(spec.rate_limit), now, f"summary/{name}/{now}"
+            )
             if taken is None:
                 continue
             self.deliveries.append(
@@ -138,7 +140,7 @@ class Outlets:
             return Outcome.SKIPPED, skip
         item = Held(key=owed.key, text=f"{owed.event} {alert}", severity=owed.severity)
         state = self._limiters.get(owed.channel, LimiterState())
-        verdict, self._limiters[owed.channel] = admit(state, _limit(spec), now, item)
+        verdict, self._limiters[owed.channel] = admit(state, Limit.of(spec.rate_limit), now, item)
         if verdict != Verdict.SEND:
             return Outcome.RATE_LIMITED, f"over {spec.rate_limit.max} per {spec.rate_limit.per}"
         return Outcome.DELIVERED, ""
@@ -164,7 +166,3 @@ class Outlets:
             notice = Notice(NotificationEvent.FIRING, at, since, severity, step=index)
             ledger = ledger.owing(owe(self.namespace, alert, notice, channels))
         return replace(ledger, escalation=saved_form(policy, chain, decision.position))
-
-
-def _limit(spec: NotificationChannelSpec) -> Limit:
-    return Limit(spec.rate_limit.max, spec.rate_limit.per.delta)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from watchkeeper.api.alert import AlertState, EscalationProgress, StepRun
-from watchkeeper.api.common import Severity, parse_duration
+from watchkeeper.api.common import Severity
 from watchkeeper.api.escalationpolicy import EscalationPolicySpec, ScaleAction
 from watchkeeper.api.timestamps import format_time
 
@@ -44,14 +44,14 @@ class Chain:
     def of(cls, spec: EscalationPolicySpec) -> Chain:
         steps = tuple(
             StepPlan(
-                parse_duration(s.after),
+                s.after.delta,
                 tuple(s.channels),
                 Severity(s.min_severity) if s.min_severity else None,
                 tuple(a.scale for a in s.actions),
             )
             for s in spec.steps
         )
-        timeout = parse_duration(spec.ack_timeout) if spec.ack_timeout else None
+        timeout = spec.ack_timeout.delta if spec.ack_timeout else None
         return cls(steps, spec.repeat, spec.period(), timeout)
 
     def due(self, firing_since: datetime, loop: int, step: int) -> datetime:

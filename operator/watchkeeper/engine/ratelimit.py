@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from watchkeeper.api.common import Severity
+from watchkeeper.api.notificationchannel import RateLimit
 
 MAX_HELD_ITEMS = 25
 """How many held notifications are remembered one by one (the rest are only counted)."""
@@ -49,6 +50,11 @@ class Limit:
 
     max: int
     window: timedelta
+
+    @classmethod
+    def of(cls, spec: RateLimit) -> Limit:
+        """A channel's `rateLimit`, as the limiter counts it."""
+        return cls(spec.max, spec.per.delta)
 
 
 class Verdict(StrEnum):

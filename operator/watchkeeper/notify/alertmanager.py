@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from watchkeeper.api.common import parse_duration
 from watchkeeper.api.notificationchannel import AlertmanagerConfig
 from watchkeeper.notify import amformat, http
 from watchkeeper.notify.message import Event
@@ -18,7 +17,7 @@ from watchkeeper.notify.templates import ANNOTATION_BODY, ANNOTATION_TITLE
 def alerts(ctx: SendContext) -> list[dict[str, Any]]:
     """The postable alerts for one transition."""
     n = ctx.notification
-    ends_after = parse_duration(ctx.config(AlertmanagerConfig).ends_after)
+    ends_after = ctx.config(AlertmanagerConfig).ends_after.delta
     pushed = [amformat.alert(n, ctx.message, n.severity, amformat.ends_at(n, ctx.now, ends_after))]
     if n.event == Event.SEVERITY_CHANGED and n.previous_severity not in (None, n.severity):
         pushed.insert(0, amformat.alert(n, ctx.message, n.previous_severity, n.transition_time))

@@ -22,7 +22,6 @@ from typing import Any
 import httpx
 
 from watchkeeper.api.alert import Outcome
-from watchkeeper.api.common import parse_duration
 from watchkeeper.api.destinations import DestinationPolicy
 from watchkeeper.api.notificationchannel import ChannelType, NotificationChannelSpec
 from watchkeeper.api.timestamps import format_time
@@ -86,15 +85,11 @@ def _count(state: ChannelState, outcome: DeliveryOutcome) -> None:
         state.counters.failed += 1
 
 
-def _limit(spec: NotificationChannelSpec) -> Limit:
-    return Limit(spec.rate_limit.max, parse_duration(spec.rate_limit.per))
-
-
 def _retry(spec: NotificationChannelSpec) -> RetryPolicy:
     return RetryPolicy(
         max_attempts=spec.retry.max_attempts,
-        initial_backoff=parse_duration(spec.retry.initial_backoff).total_seconds(),
-        max_backoff=parse_duration(spec.retry.max_backoff).total_seconds(),
+        initial_backoff=spec.retry.initial_backoff.delta.total_seconds(),
+        max_backoff=spec.retry.max_backoff.delta.total_seconds(),
     )
 
 
@@ -171,7 +166,7 @@ class Dispatcher:
             force = sender.stateful and notification.event in (Event.RESOLVED, Event.ACKNOWLEDGED)
             async with state.lock:
                 verdict, state.limiter = admit(
-                    state.limiter, _limit(spec), now, held_item(notification), force
+                    state.limiter, Limit.of(spec.rate_limit), now, held_item(notification), force
                 )
                 if verdict != Verdict.SEND:
                     if verdict == Verdict.HOLD:
@@ -222,7 +217,7 @@ class Dispatcher:
             covered = state.limiter
             notification = summary_notification(channel, covered, now)
             taken = take_summary_slot(
-                covered, _limit(channel.spec), now, notification.idempotency_key
+                covered, Limit.of(channel.spec.rate_limit), now, notification.idempotency_key
             )
             if taken is None:
                 return None
@@ -258,7 +253,7 @@ class Dispatcher:
             secrets=secrets,
             client=self._client,
             retry=_retry(spec),
-            timeout=parse_duration(spec.timeout).total_seconds(),
+            timeout=spec.timeout.delta.total_seconds(),
             now=now,
             sleep=self._sleep,
             draw=self._draw,
