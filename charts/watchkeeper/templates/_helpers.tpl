@@ -65,7 +65,7 @@ Role in each watched namespace in namespaced mode. Every verb here is one the op
 - apiGroups: [""]
   resources: [pods]
   verbs: [list, watch]
-# Other autoscalers of a target (conflict check), watched.
+# Other autoscalers of a target (conflict check): watched, and listed again before a write.
 - apiGroups: [autoscaling]
   resources: [horizontalpodautoscalers]
   verbs: [list, watch]

@@ -35,6 +35,8 @@ from watchkeeper.kube.calls import run_blocking
 
 CONFLICT_RETRIES = 3
 KEDA_KIND = "Deployment"  # a ScaledObject's scaleTargetRef.kind when unset
+HPA_KIND = "HorizontalPodAutoscaler"
+SCALED_OBJECT_KIND = "ScaledObject"
 METADATA_ONLY = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
 
 
@@ -44,6 +46,10 @@ class ScaleError(Exception):
 
 class TargetNotAllowed(ScaleError):
     """The workload did not opt in to being scaled by Watchkeeper."""
+
+
+class ScaleClaimed(ScaleError):
+    """Another autoscaler scales the workload; its watch had not shown it yet."""
 
 
 class ScaleChanged(ScaleError):
@@ -77,6 +83,14 @@ class Autoscaler:
     kind: str
     name: str
     target: dict[str, Any]
+
+    @classmethod
+    def of(cls, kind: str, body: Mapping[str, Any]) -> Autoscaler:
+        """The autoscaler an HPA or ScaledObject (`kind`) is, with its target's defaults."""
+        target = dict((body.get("spec") or {}).get("scaleTargetRef") or {})
+        if kind == SCALED_OBJECT_KIND:
+            target = {"kind": KEDA_KIND, "apiVersion": "apps/v1"} | target
+        return cls(kind, body["metadata"]["name"], target)
 
 
 def claims_on(
@@ -201,6 +215,7 @@ class Scales:
         self, namespace: str, target: TargetRef, scale: Scale, replicas: int, opted_in: bool
     ) -> None:
         resource = self._scale_resource(namespace, target, opted_in)
+        self._check_unclaimed(namespace, target)
         for _ in range(CONFLICT_RETRIES):
             body = {**scale.body, "spec": {**(scale.body.get("spec") or {}), "replicas": replicas}}
             try:
@@ -216,6 +231,28 @@ class Scales:
             except DynamicApiError as error:
                 raise ScaleError(f"writing /scale failed: {error.summary()}") from None
         raise ScaleError(f"the write conflicted {CONFLICT_RETRIES} times in a row")
+
+    def _check_unclaimed(self, namespace: str, target: TargetRef) -> None:
+        """ScaleClaimed if an HPA or ScaledObject scales the target. The watches show them
+        too, but one created with the policy (or whose CRD was just installed) may not be
+        seen yet; a write is rare enough to ask the API server first."""
+        hpas = client.AutoscalingV2Api(self._api).list_namespaced_horizontal_pod_autoscaler(
+            namespace
+        )
+        bodies = [(HPA_KIND, self._api.sanitize_for_serialization(h)) for h in hpas.items]
+        try:
+            scaled: Any = client.CustomObjectsApi(self._api).list_namespaced_custom_object(
+                "keda.sh", "v1alpha1", namespace, "scaledobjects"
+            )
+        except client.ApiException as error:
+            if error.status != 404:  # 404: KEDA is not installed
+                raise
+        else:
+            bodies += [(SCALED_OBJECT_KIND, item) for item in scaled["items"]]
+        autoscalers = [Autoscaler.of(kind, body) for kind, body in bodies]
+        claims = claims_on(target, "", "", autoscalers, ())
+        if claims:
+            raise ScaleClaimed(f"{claims[0].kind} {claims[0].name} already scales it")
 
 
 def _older(metadata: Mapping[str, Any], policy: str, created: str) -> bool:

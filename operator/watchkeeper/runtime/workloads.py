@@ -21,7 +21,7 @@ from typing import Any
 from watchkeeper.api.common import ObjectReference
 from watchkeeper.api.scalingpolicy import TargetRef
 from watchkeeper.kube.access import ReferencePolicy, target_allowed
-from watchkeeper.kube.scale import KEDA_KIND, Autoscaler, Scale
+from watchkeeper.kube.scale import HPA_KIND, SCALED_OBJECT_KIND, Autoscaler, Scale
 from watchkeeper.kube.selectors import LabelSelector, SelectorError, from_spec, parse
 
 Index = Mapping[Any, Iterable[Any]]
@@ -47,8 +47,8 @@ WORKLOAD_RESOURCES = (
     IndexedResource("apps", "v1", "statefulsets", "StatefulSet"),
 )
 PODS = IndexedResource("", "v1", "pods", "Pod")
-HPA = IndexedResource("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler")
-SCALED_OBJECT = IndexedResource("keda.sh", "v1alpha1", "scaledobjects", "ScaledObject")
+HPA = IndexedResource("autoscaling", "v2", "horizontalpodautoscalers", HPA_KIND)
+SCALED_OBJECT = IndexedResource("keda.sh", "v1alpha1", "scaledobjects", SCALED_OBJECT_KIND)
 AUTOSCALER_RESOURCES = (HPA, SCALED_OBJECT)
 
 
@@ -136,11 +136,7 @@ def scale_status(
 
 def autoscaler_entry(kind: str, body: Mapping[str, Any]) -> dict[str, Autoscaler]:
     """The index entry of an HPA or a ScaledObject: its namespace -> what it scales."""
-    metadata, spec = body["metadata"], body.get("spec") or {}
-    target = dict(spec.get("scaleTargetRef") or {})
-    if kind == SCALED_OBJECT.kind:
-        target = {"kind": KEDA_KIND, "apiVersion": "apps/v1"} | target
-    return {metadata["namespace"]: Autoscaler(kind, metadata["name"], target)}
+    return {body["metadata"]["namespace"]: Autoscaler.of(kind, body)}
 
 
 class WorkloadIndex:
