@@ -10,29 +10,19 @@ import kopf
 
 from watchkeeper.api import GROUP, KINDS, VERSION, KindDefinition
 from watchkeeper.runtime.app import Runtime
+from watchkeeper.runtime.objects import detached
 
 
 def _handler_for(kind: KindDefinition) -> Callable[..., Awaitable[None]]:
     async def handler(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
         runtime: Runtime = memo.runtime
         if type == "DELETED":
-            await runtime.gone(kind, _plain(body))
+            await runtime.gone(kind, detached(body))
         else:
-            await runtime.seen(kind, _plain(body))
+            await runtime.seen(kind, detached(body))
 
     handler.__name__ = f"watch_{kind.singular}"
     return handler
-
-
-def _plain(body: kopf.Body) -> dict[str, Any]:
-    """A detached copy: kopf's Body is a live view that changes under us."""
-    return {
-        "apiVersion": body.get("apiVersion"),
-        "kind": body.get("kind"),
-        "metadata": dict(body.metadata),
-        "spec": dict(body.get("spec") or {}),
-        "status": dict(body.get("status") or {}),
-    }
 
 
 def register(registry: kopf.OperatorRegistry) -> None:

@@ -13,6 +13,29 @@ from watchkeeper.api.alert import POLICY_LABEL
 
 Body = Mapping[str, Any]
 
+UNREAD_METADATA = ("managedFields",)
+UNREAD_ANNOTATIONS = ("kubectl.kubernetes.io/last-applied-configuration",)
+"""What the operator never reads of a watched object: dropped from its copy, as they are
+often larger than the rest of the object (a copy of the spec, a tree per field manager)."""
+
+
+def detached(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a watched object to keep (the watch's own body changes under us), without
+    what the operator never reads."""
+    metadata = {k: v for k, v in body["metadata"].items() if k not in UNREAD_METADATA}
+    annotations = metadata.get("annotations")
+    if annotations:
+        metadata["annotations"] = {
+            k: v for k, v in annotations.items() if k not in UNREAD_ANNOTATIONS
+        }
+    return {
+        "apiVersion": body.get("apiVersion"),
+        "kind": body.get("kind"),
+        "metadata": metadata,
+        "spec": dict(body.get("spec") or {}),
+        "status": dict(body.get("status") or {}),
+    }
+
 
 def _key(body: Body) -> tuple[str, str]:
     metadata = body["metadata"]
