@@ -67,6 +67,7 @@ from benchmarks.scale_stack import (
     first_evaluations,
     manifest,
     namespaces,
+    start_up_tail,
     steady_window,
 )
 from watchkeeper.api.common import parse_duration
@@ -149,7 +150,7 @@ def run_alerts(n: int, options: Options) -> AlertRow:
         timeout = options.first_eval_timeout or 4 * options.interval + 60
         first = first_evaluations(stack, n, started_wall, timeout, "alertpolicies")
         print(f"  every object evaluated once: {first.describe()}", flush=True)
-
+        start_up_tail(stack, n, timeout)
         before, after, samples = steady_window(stack, options)
         stats = window_stats(before, after, samples, kind="AlertPolicy")
         log = stack.operator.log_text()
@@ -255,7 +256,7 @@ def run_scaling(n: int, options: Options) -> ScalingRow:
         timeout = options.first_eval_timeout or 4 * interval + 60
         first = first_evaluations(stack, n, started_wall, timeout, "scalingpolicies")
         print(f"  every object evaluated once: {first.describe()}", flush=True)
-
+        start_up_tail(stack, n, timeout)
         before, after, samples = steady_window(stack, options)
         stats = window_stats(before, after, samples, kind="ScalingPolicy")
         reactions = react(stack, apps, probes, timeout=interval * 3 + 10)

@@ -181,6 +181,21 @@ def _sampling(stack: Stack, until: float, every: float) -> list[Snapshot]:
     return found
 
 
+def start_up_tail(stack: Stack, n: int, timeout: float) -> None:
+    """Wait until every object's references were checked once (its first Ready written):
+    that one-off write per object belongs to start-up, not to the steady window."""
+    started = time.monotonic()
+    checked = poll(
+        lambda: (
+            (operator_runs(_scrape_or_empty(stack.operator_metrics_url), "Readiness") or 0) >= n
+        ),
+        timeout=timeout,
+        interval=1.0,
+    )
+    state = "done" if checked else "not done"
+    print(f"  start-up tail (first Ready of all): {state} after {time.monotonic() - started:.1f} s")
+
+
 def steady_window(stack: Stack, options: Options) -> tuple[Snapshot, Snapshot, list[Snapshot]]:
     print(f"  steady window of {options.window:g} s ...", flush=True)
     assert stack.operator is not None and stack.operator.pid is not None
