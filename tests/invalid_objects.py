@@ -317,6 +317,21 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "spec.metrics[0].target.value",
     ),
     (
+        "scaling-hold-no-matchers",
+        _with(_SCALING, holdScaleDown={"whileAlertsFire": {"matchers": []}}),
+        "spec.holdScaleDown.whileAlertsFire.matchers",
+    ),
+    (
+        "scaling-hold-matches-all",
+        _with(_SCALING, holdScaleDown={"whileAlertsFire": {"matchers": ["team=~.*"]}}),
+        "spec.holdScaleDown.whileAlertsFire.matchers",
+    ),
+    (
+        "scaling-hold-bad-regex",
+        _with(_SCALING, holdScaleDown={"whileAlertsFire": {"matchers": ["team=~(a"]}}),
+        "spec.holdScaleDown.whileAlertsFire.matchers[0]",
+    ),
+    (
         "escalation-scale-floor-int32",
         _with(_ESCALATION, steps=[{"after": "0s", "actions": [_scale_action(2**31)]}]),
         "spec.steps[0].actions[0].scale.minReplicas",

@@ -26,6 +26,7 @@ from .common import (
 )
 from .prometheus_source import PrometheusSource
 from .scaling_behavior import Behavior, Combine, Preset
+from .scaling_hold import HoldScaleDown
 
 HISTORY_LIMIT = 50
 
@@ -226,6 +227,9 @@ class ScalingPolicySpec(SpecModel):
     )
     predictive: Predictive | None = Field(default=None, description="Forecasting.")
     override: Override | None = Field(default=None, description="Manual override.")
+    hold_scale_down: HoldScaleDown | None = Field(
+        default=None, description="Make no scale-down while some alerts fire."
+    )
     prometheus: PrometheusSource | None = Field(
         default=None, description="Query another Prometheus than the operator-wide one."
     )

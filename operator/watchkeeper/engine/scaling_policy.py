@@ -30,6 +30,7 @@ from .scaling import (
     resolve_cooldown,
     resolve_tolerance,
 )
+from .scaling_hold import hold
 from .scaling_metrics import Forecast, Proposal, Reading, assess, combine, forecast_proposal
 from .scaling_state import (
     ABLE_TO_SCALE,
@@ -70,6 +71,7 @@ class Observation:
     conflict: Conflict | None = None
     readings: Mapping[str, Reading] = field(default_factory=dict)
     forecasts: Mapping[str, Forecast] = field(default_factory=dict)
+    holding: tuple[str, ...] = ()  # firing Alerts that hold scale-down (spec.holdScaleDown)
 
 
 @dataclass(frozen=True)
@@ -250,7 +252,7 @@ def _autoscale(
             f"the replica count was computed from {name or 'the metrics'}{note}",
         )
     target, reason = _fallback(draft, fallback, current, target, reason)
-    target = _cooldown(draft, spec, seen.now, current, target)
+    target = hold(draft, current, _cooldown(draft, spec, seen.now, current, target), seen.holding)
     return _action(current, target, reason, True)
 
 

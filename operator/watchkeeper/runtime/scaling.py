@@ -51,6 +51,7 @@ from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import Connection, PrometheusUnavailable, QueryRejected
 from watchkeeper.runtime.connections import resolve_connection
 from watchkeeper.runtime.metrics import count_scale_event, export_scaling, forget_scaling
+from watchkeeper.runtime.scaling_limits import holding
 from watchkeeper.runtime.scheduler import Scheduler
 from watchkeeper.runtime.services import Services
 from watchkeeper.runtime.workloads import scale_status
@@ -281,6 +282,7 @@ class PolicyDaemon:
             pods_error=pods_error,
             readings=readings,
             forecasts=forecasts,
+            holding=holding(services, self.namespace, spec),
         )
         return observation, scale, workload is not None
 
