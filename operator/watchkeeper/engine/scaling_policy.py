@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from watchkeeper.api.common import ConditionStatus
+from watchkeeper.api.scaling_limits import ScheduleStatus
 from watchkeeper.api.scalingpolicy import (
     Fallback,
     PredictiveMode,
@@ -72,6 +73,7 @@ class Observation:
     readings: Mapping[str, Reading] = field(default_factory=dict)
     forecasts: Mapping[str, Forecast] = field(default_factory=dict)
     holding: tuple[str, ...] = ()  # firing Alerts that hold scale-down (spec.holdScaleDown)
+    schedule: ScheduleStatus | None = None  # what spec.schedules make of minReplicas
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,7 @@ def _plan(draft: Draft, action: ScaleAction | None) -> Plan:
 def evaluate(spec: ScalingPolicySpec, previous: ScalingPolicyStatus, seen: Observation) -> Plan:
     """Decide what to do now."""
     draft = Draft(previous, seen.generation, seen.now)
+    draft.status.schedule = seen.schedule
     if spec.suspend:
         draft.condition(
             SCALING_ACTIVE, FALSE, "Suspended", "spec.suspend is true: nothing is evaluated"
