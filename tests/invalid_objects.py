@@ -317,6 +317,31 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "spec.metrics[0].target.value",
     ),
     (
+        "scaling-hold-no-matchers",
+        _with(_SCALING, holdScaleDown={"whileAlertsFire": {"matchers": []}}),
+        "spec.holdScaleDown.whileAlertsFire.matchers",
+    ),
+    (
+        "scaling-hold-matches-all",
+        _with(_SCALING, holdScaleDown={"whileAlertsFire": {"matchers": ["team=~.*"]}}),
+        "spec.holdScaleDown.whileAlertsFire.matchers",
+    ),
+    (
+        "scaling-hold-bad-regex",
+        _with(_SCALING, holdScaleDown={"whileAlertsFire": {"matchers": ["team=~(a"]}}),
+        "spec.holdScaleDown.whileAlertsFire.matchers[0]",
+    ),
+    (
+        "scaling-schedule-no-intervals",
+        _with(_SCALING, schedules=[{"timeIntervals": [], "minReplicas": 2}]),
+        "spec.schedules[0].timeIntervals",
+    ),
+    (
+        "scaling-schedule-negative-min",
+        _with(_SCALING, schedules=[{"timeIntervals": ["peak"], "minReplicas": -1}]),
+        "spec.schedules[0].minReplicas",
+    ),
+    (
         "escalation-scale-floor-int32",
         _with(_ESCALATION, steps=[{"after": "0s", "actions": [_scale_action(2**31)]}]),
         "spec.steps[0].actions[0].scale.minReplicas",

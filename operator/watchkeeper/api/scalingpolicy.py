@@ -26,6 +26,7 @@ from .common import (
 )
 from .prometheus_source import PrometheusSource
 from .scaling_behavior import Behavior, Combine, Preset
+from .scaling_limits import Floor, HoldScaleDown, Schedule, ScheduleStatus
 
 HISTORY_LIMIT = 50
 
@@ -226,6 +227,14 @@ class ScalingPolicySpec(SpecModel):
     )
     predictive: Predictive | None = Field(default=None, description="Forecasting.")
     override: Override | None = Field(default=None, description="Manual override.")
+    hold_scale_down: HoldScaleDown | None = Field(
+        default=None, description="Make no scale-down while some alerts fire."
+    )
+    schedules: list[Schedule] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Raise minReplicas while TimeIntervals are active (the highest applies).",
+    )
     prometheus: PrometheusSource | None = Field(
         default=None, description="Query another Prometheus than the operator-wide one."
     )
@@ -233,9 +242,13 @@ class ScalingPolicySpec(SpecModel):
     suspend: bool = Field(default=False, description="Stop evaluating.")
 
     def references(self) -> list[ObjectReference]:
-        """The workload this policy scales."""
+        """The workload this policy scales and the TimeIntervals of its schedules."""
         ref = self.target_ref
-        return [ObjectReference(ref.kind, ref.name, ref.api_version, needs_scale=True)]
+        names = dict.fromkeys(n for s in self.schedules for n in s.time_intervals)
+        return [
+            ObjectReference(ref.kind, ref.name, ref.api_version, needs_scale=True),
+            *(ObjectReference("TimeInterval", n) for n in names),
+        ]
 
     @model_validator(mode="after")
     def _bounds(self) -> ScalingPolicySpec:
@@ -319,15 +332,6 @@ class ScaleEvent(WatchkeeperModel):
     reason: str = Field(description="Why.")
 
 
-class Floor(WatchkeeperModel):
-    """A temporary minReplicas raised by an escalation step while its alert fires."""
-
-    alert: str = Field(description="The firing Alert that raised it.")
-    min_replicas: int = Field(ge=0, description="The floor (bounded by maxReplicas).")
-    escalation_policy: str = Field(description="The EscalationPolicy whose step raised it.")
-    since: str = Field(description="When it was raised (RFC 3339).")
-
-
 class ScalingPolicyStatus(WatchkeeperModel):
     """Every scaling decision, explained; survives operator restarts."""
 
@@ -364,6 +368,9 @@ class ScalingPolicyStatus(WatchkeeperModel):
             "x-kubernetes-list-type": "map",
             "x-kubernetes-list-map-keys": ["alert"],
         },
+    )
+    schedule: ScheduleStatus | None = Field(
+        default=None, description="What spec.schedules make of minReplicas now."
     )
 
     def effective_min(self, min_replicas: int, max_replicas: int) -> int:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from watchkeeper.api.common import ConditionStatus
+from watchkeeper.api.scaling_limits import ScheduleStatus
 from watchkeeper.api.scalingpolicy import (
     Fallback,
     PredictiveMode,
@@ -30,6 +31,7 @@ from .scaling import (
     resolve_cooldown,
     resolve_tolerance,
 )
+from .scaling_hold import hold
 from .scaling_metrics import Forecast, Proposal, Reading, assess, combine, forecast_proposal
 from .scaling_state import (
     ABLE_TO_SCALE,
@@ -70,6 +72,8 @@ class Observation:
     conflict: Conflict | None = None
     readings: Mapping[str, Reading] = field(default_factory=dict)
     forecasts: Mapping[str, Forecast] = field(default_factory=dict)
+    holding: tuple[str, ...] = ()  # firing Alerts that hold scale-down (spec.holdScaleDown)
+    schedule: ScheduleStatus | None = None  # what spec.schedules make of minReplicas
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,7 @@ def _plan(draft: Draft, action: ScaleAction | None) -> Plan:
 def evaluate(spec: ScalingPolicySpec, previous: ScalingPolicyStatus, seen: Observation) -> Plan:
     """Decide what to do now."""
     draft = Draft(previous, seen.generation, seen.now)
+    draft.status.schedule = seen.schedule
     if spec.suspend:
         draft.condition(
             SCALING_ACTIVE, FALSE, "Suspended", "spec.suspend is true: nothing is evaluated"
@@ -250,7 +255,7 @@ def _autoscale(
             f"the replica count was computed from {name or 'the metrics'}{note}",
         )
     target, reason = _fallback(draft, fallback, current, target, reason)
-    target = _cooldown(draft, spec, seen.now, current, target)
+    target = hold(draft, current, _cooldown(draft, spec, seen.now, current, target), seen.holding)
     return _action(current, target, reason, True)
 
 

@@ -30,6 +30,7 @@ SCALING_ACTIVE = "ScalingActive"
 SCALING_LIMITED = "ScalingLimited"
 FALLBACK_ACTIVE = "FallbackActive"
 TARGET_CONFLICT = "TargetConflict"
+SCALE_DOWN_HELD = "ScaleDownHeld"
 OWN_CONDITIONS = (ABLE_TO_SCALE, SCALING_ACTIVE, SCALING_LIMITED, FALLBACK_ACTIVE, TARGET_CONFLICT)
 
 TRUE, FALSE = ConditionStatus.TRUE, ConditionStatus.FALSE
@@ -113,11 +114,15 @@ def transitions(before: Sequence[Condition], after: Sequence[Condition]) -> list
     old = {c.type: c for c in before}
     notices = []
     for condition in after:
-        if condition.type not in OWN_CONDITIONS or condition.type == SCALING_LIMITED:
-            continue
-        if condition.reason == "TargetConflict":  # the TargetConflict condition tells it
-            continue
+        if condition.type not in OWN_CONDITIONS or condition.reason == "TargetConflict":
+            continue  # a TargetConflict is told by the TargetConflict condition
         previous = old.get(condition.type)
+        if condition.type == SCALING_LIMITED:  # told only when a hold starts
+            if condition.reason == SCALE_DOWN_HELD and (
+                previous is None or previous.reason != SCALE_DOWN_HELD
+            ):
+                notices.append(Notice("Normal", condition.reason, condition.message))
+            continue
         if previous and (previous.status, previous.reason) == (condition.status, condition.reason):
             continue
         worrying = _worrying(condition)

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from watchkeeper.api import ESCALATION_POLICY, SCALING_POLICY
 from watchkeeper.api.alert import ESCALATION_LABEL, AlertState, NotificationEvent
 from watchkeeper.api.escalationpolicy import EscalationPolicySpec
-from watchkeeper.api.scalingpolicy import Floor
+from watchkeeper.api.scaling_limits import Floor
 from watchkeeper.api.timestamps import format_time, parse_time
 from watchkeeper.engine.escalation import AlertView, Chain, advance, position_of, saved_form
 from watchkeeper.engine.notifications import Notice, owe

@@ -17,6 +17,7 @@ import logging
 import math
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,7 @@ from watchkeeper.engine.scaling_policy import (
     conflict_of,
     evaluate,
 )
+from watchkeeper.engine.scaling_schedule import raised_min
 from watchkeeper.engine.scaling_state import (
     OWN_CONDITIONS,
     Notice,
@@ -51,6 +53,7 @@ from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import Connection, PrometheusUnavailable, QueryRejected
 from watchkeeper.runtime.connections import resolve_connection
 from watchkeeper.runtime.metrics import count_scale_event, export_scaling, forget_scaling
+from watchkeeper.runtime.scaling_limits import ScheduleClock, holding
 from watchkeeper.runtime.scheduler import Scheduler
 from watchkeeper.runtime.services import Services
 from watchkeeper.runtime.workloads import scale_status
@@ -179,6 +182,7 @@ class PolicyDaemon:
         self._conflicted: str | None = None
         """The resourceVersion of the last scale a write conflicted with: while the watch
         still shows it, the watch lags behind and /scale is read instead."""
+        self.schedules = ScheduleClock()
 
     async def evaluate_once(
         self, body: Mapping[str, Any], spec: ScalingPolicySpec, now: datetime
@@ -188,10 +192,13 @@ class PolicyDaemon:
         seconds until the next one (0: evaluate again now)."""
         self.body = body
         self._horizon = resolve_behaviour(spec.preset, spec.behavior).horizon
-        floor = self._live().effective_min(spec.min_replicas, spec.max_replicas)
-        spec = spec.model_copy(update={"min_replicas": floor})  # escalation floors
+        schedule = self.schedules.status(self.service.services, self.namespace, spec, now)
+        low = raised_min(spec.min_replicas, schedule)
+        floor = self._live().effective_min(low, spec.max_replicas)
+        spec = spec.model_copy(update={"min_replicas": floor})  # schedules, escalation floors
         previous = self.status or resume(self._live(), now)
         seen, scale, opted_in = await self._observe(spec, now)
+        seen = replace(seen, schedule=schedule)
         plan = evaluate(spec, previous, seen)
         error = None
         if plan.action is not None and scale is not None:
@@ -281,6 +288,7 @@ class PolicyDaemon:
             pods_error=pods_error,
             readings=readings,
             forecasts=forecasts,
+            holding=holding(services, self.namespace, spec),
         )
         return observation, scale, workload is not None
 
