@@ -53,7 +53,7 @@ from watchkeeper.engine.silences import alert_labels
 from watchkeeper.kube.calls import KubeError, KubeRejected, KubeUnavailable
 from watchkeeper.kube.events import ObjectRef
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
-from watchkeeper.runtime.metrics import ALERT_WRITES
+from watchkeeper.runtime.metrics import ALERT_WRITES, TIME_TO_RESOLVE, observe_settling
 from watchkeeper.runtime.muting import Muting, asking_for_resolved, held_channels, muted
 from watchkeeper.runtime.policy_status import FIELD_MANAGER
 from watchkeeper.runtime.services import PolicyRef, Services
@@ -299,6 +299,8 @@ class AlertWriter:
                 desired["state"] == "Resolved" and (before or {}).get("state") != "Resolved"
             )
             record.written, record.written_at = signed, at or record.written_at
+        if resolved_now:
+            observe_settling(TIME_TO_RESOLVE, ns, record.instance, record.instance.resolved_at)
         if resolved_now and before is not None:
             await clear_acknowledgement(store, ns, record.name)
 
