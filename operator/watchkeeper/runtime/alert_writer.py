@@ -275,7 +275,7 @@ class AlertWriter:
         """Write the record's whole status (state and ledger) in one apply; create the Alert
         first if it was never written. On failure the record keeps what it wants."""
         async with record.lock:
-            desired, before = record.desired(), record.written
+            desired, before, instance = record.desired(), record.written, record.instance
             if before is not None and all(
                 _blank(before.get(k)) == _blank(desired[k]) for k in desired
             ):
@@ -300,7 +300,7 @@ class AlertWriter:
             )
             record.written, record.written_at = signed, at or record.written_at
         if resolved_now:
-            observe_settling(TIME_TO_RESOLVE, ns, record.instance, record.instance.resolved_at)
+            observe_settling(TIME_TO_RESOLVE, ns, instance, instance.resolved_at)
         if resolved_now and before is not None:
             await clear_acknowledgement(store, ns, record.name)
 
