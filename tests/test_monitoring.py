@@ -19,6 +19,7 @@ import pytest
 from devenv.names import namespace_name
 from devenv.operator import OperatorProcess
 from devenv.prometheus import LocalPrometheus
+from tests.alerting import apply, wait_states
 from tests.helm import CHART, ROOT, helm, needs_helm, objects, template
 from tests.kubectl import create_deployment, kubectl, watchkeeper_object
 from tests.receivers import Reply
@@ -42,6 +43,8 @@ SELF_MONITORING = {
         "metricsSelector": SCRAPED_HERE,
     },
 }
+ACKNOWLEDGED = "watchkeeper_alert_time_to_acknowledge_seconds"
+RESOLVED = "watchkeeper_alert_time_to_resolve_seconds"
 GRAFANA_VARIABLES = {'job=~"$job"': 'job=~".+"', "$__rate_interval": "30s"}
 
 
@@ -95,6 +98,19 @@ def test_dashboards_are_sidecar_configmaps(tmp_path: Path) -> None:
         m for _, expr in panel_queries(docs) for m in re.findall(r"watchkeeper_\w+", expr)
     }
     assert metric_names, "the dashboards query the operator's metrics"
+    [alerts_board] = [b for b in boards.values() if b["title"] == "Watchkeeper / Alerts"]
+    alert_metrics = {
+        m
+        for panel in alerts_board["panels"]
+        for target in panel["targets"]
+        for m in re.findall(r"watchkeeper_\w+", target["expr"])
+    }
+    assert {
+        "watchkeeper_alert",
+        "watchkeeper_alert_transitions_total",
+        f"{ACKNOWLEDGED}_bucket",
+        f"{RESOLVED}_bucket",
+    } <= alert_metrics
 
 
 def test_servicemonitor_and_rule_install_against_prometheus_operator_crds(
@@ -202,8 +218,39 @@ def _scenario(kubeconfig: Path, namespace: str, receiver_url: str) -> list[dict[
     ]
 
 
+def _series(*pods: str) -> str:
+    return " or ".join(f'label_replace(vector(5), "pod", "{pod}", "", "")' for pod in pods)
+
+
+def _acknowledge_and_resolve(
+    kubeconfig: Path, namespace: str, custom_objects: Any, prometheus: LocalPrometheus
+) -> None:
+    """Two alerts of one policy are acknowledged, then resolve, one at a time: each
+    observation in its own scrape, so the Alerts dashboard's rates are above zero."""
+    fires = {"comparison": "GreaterThan", "thresholds": [{"severity": "Warning", "value": 1}]}
+
+    def settles(*pods: str) -> None:
+        query = _series(*pods) if pods else "vector(0)"
+        spec = {**fires, "query": query, "evaluationInterval": "1s"}
+        apply(kubeconfig, namespace, watchkeeper_object("AlertPolicy", "settles", spec))
+
+    def count(metric: str) -> float:
+        found = prometheus.query(f"sum({metric}_count)")
+        return float(found[0]["value"][1]) if found else 0.0
+
+    settles("a", "b")
+    firing = wait_states(custom_objects, namespace, "settles", [("Firing", "Warning")] * 2)
+    for n, alert in enumerate(firing, start=1):
+        name = alert["metadata"]["name"]
+        kubectl(kubeconfig, "annotate", "alert", name, "-n", namespace, "watchkeeper.io/ack=ann")
+        eventually(lambda: count(ACKNOWLEDGED), lambda seen, n=n: seen >= n, timeout=30)
+    for n, pods in enumerate([("b",), ()], start=1):
+        settles(*pods)
+        eventually(lambda: count(RESOLVED), lambda seen, n=n: seen >= n, timeout=30)
+
+
 def test_every_dashboard_panel_and_rule_runs_against_a_scraped_operator(
-    operator, cluster, kubeconfig, namespace, receiver, tmp_path: Path
+    operator, cluster, kubeconfig, namespace, custom_objects, receiver, tmp_path: Path
 ) -> None:
     docs = template(tmp_path, SELF_MONITORING)
     operator.stop()  # this test's operator is the one its Prometheus scrapes
@@ -233,6 +280,7 @@ def test_every_dashboard_panel_and_rule_runs_against_a_scraped_operator(
         )
         receiver.wait_for(1, "/ok")
         receiver.wait_for(1, "/broken")
+        _acknowledge_and_resolve(kubeconfig, namespace, custom_objects, prometheus)
         # the alerts about the alerter, as AlertPolicies, reach the channel the user chose
         self_alerts = objects(docs, "AlertPolicy")
         for policy in self_alerts:
@@ -260,6 +308,11 @@ def test_every_dashboard_panel_and_rule_runs_against_a_scraped_operator(
             return [f"{title}: {expr}" for title, expr in queries if not prometheus.query(expr)]
 
         eventually(empty, lambda missing: not missing, timeout=90)
+        # the Alerts dashboard's quantiles are numbers, not NaN from a rate of zero
+        for title, expr in queries:
+            if title.startswith("Watchkeeper / Alerts / Time to"):
+                values = [sample["value"][1] for sample in prometheus.query(expr)]
+                assert "NaN" not in values, (title, expr, values)
     finally:
         watched.stop()
         prometheus.stop()

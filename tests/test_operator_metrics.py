@@ -8,9 +8,9 @@ import re
 import httpx
 import pytest
 
-from tests.alerting import apply, policy
-from tests.kubectl import watchkeeper_object
-from tests.waiting import eventually
+from tests.alerting import apply, policy, wait_states
+from tests.kubectl import kubectl, watchkeeper_object
+from tests.waiting import eventually, get_object
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 PROMISED = (
@@ -91,3 +91,50 @@ def test_objects_not_ready_counts_a_policy_until_its_channel_exists(
         watchkeeper_object("NotificationChannel", "later", {"type": "Log", "log": {}}),
     )
     eventually(not_ready, lambda count: count <= broken - 1)
+
+
+def test_time_to_acknowledge_and_resolve_are_observed_once_across_restarts(
+    operator, kubeconfig, namespace, custom_objects, exporter
+):
+    """Each is observed once, when its transition is written: not when the acknowledgement
+    is handed to someone else, and not by a restarted operator that reads the acknowledged
+    and resolved Alert back."""
+    metric = "wk_metrics_settling"
+    where = f'namespace="{namespace}",severity="Warning"'
+
+    def observed(name: str) -> float:
+        text = httpx.get(operator.metrics_url).text
+        return _value(text, f"watchkeeper_alert_time_to_{name}_seconds_count", where)
+
+    def restarted() -> None:
+        operator.restart()
+        eventually(  # the new process evaluated the policy again
+            lambda: httpx.get(operator.metrics_url).text,
+            lambda text: (
+                _value(text, "watchkeeper_scheduler_runs_total", 'kind="AlertPolicy"') >= 3
+            ),
+        )
+
+    exporter.set(metric, 3)
+    try:
+        apply(kubeconfig, namespace, policy("settling", metric))
+        [alert] = wait_states(custom_objects, namespace, "settling", [("Firing", "Warning")])
+        name = alert["metadata"]["name"]
+        annotate = ("annotate", "--overwrite", "alert", name, "-n", namespace)
+        kubectl(kubeconfig, *annotate, "watchkeeper.io/ack=bob")
+        eventually(lambda: observed("acknowledge"), lambda count: count == 1)
+        kubectl(kubeconfig, *annotate, "watchkeeper.io/ack=carol")
+        eventually(
+            lambda: get_object(custom_objects, "alerts", namespace, name)["status"],
+            lambda status: (status.get("acknowledged") or {}).get("by") == "carol",
+        )
+        assert observed("acknowledge") == 1  # handed over, not acknowledged again
+        restarted()
+        assert observed("acknowledge") == 0
+
+        exporter.set(metric, 1)
+        eventually(lambda: observed("resolve"), lambda count: count == 1)
+        restarted()
+        assert (observed("acknowledge"), observed("resolve")) == (0, 0)
+    finally:
+        exporter.remove(metric)

@@ -53,7 +53,7 @@ from watchkeeper.engine.silences import alert_labels
 from watchkeeper.kube.calls import KubeError, KubeRejected, KubeUnavailable
 from watchkeeper.kube.events import ObjectRef
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
-from watchkeeper.runtime.metrics import ALERT_WRITES
+from watchkeeper.runtime.metrics import ALERT_WRITES, TIME_TO_RESOLVE, observe_settling
 from watchkeeper.runtime.muting import Muting, asking_for_resolved, held_channels, muted
 from watchkeeper.runtime.policy_status import FIELD_MANAGER
 from watchkeeper.runtime.services import PolicyRef, Services
@@ -275,7 +275,7 @@ class AlertWriter:
         """Write the record's whole status (state and ledger) in one apply; create the Alert
         first if it was never written. On failure the record keeps what it wants."""
         async with record.lock:
-            desired, before = record.desired(), record.written
+            desired, before, instance = record.desired(), record.written, record.instance
             if before is not None and all(
                 _blank(before.get(k)) == _blank(desired[k]) for k in desired
             ):
@@ -299,6 +299,8 @@ class AlertWriter:
                 desired["state"] == "Resolved" and (before or {}).get("state") != "Resolved"
             )
             record.written, record.written_at = signed, at or record.written_at
+        if resolved_now:
+            observe_settling(TIME_TO_RESOLVE, ns, instance, instance.resolved_at)
         if resolved_now and before is not None:
             await clear_acknowledgement(store, ns, record.name)
 

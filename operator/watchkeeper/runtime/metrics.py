@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
@@ -11,7 +12,7 @@ from prometheus_client.registry import Collector
 
 from watchkeeper.api.scalingpolicy import ScalingPolicyStatus
 from watchkeeper.engine.alert_records import alert_name
-from watchkeeper.engine.alerts import Evaluation
+from watchkeeper.engine.alerts import Evaluation, Instance
 from watchkeeper.prometheus.client import PrometheusClient
 
 RECONCILES = Counter(
@@ -147,6 +148,36 @@ ALERT_TRANSITIONS = Counter(
     "the policy's namespace and name and the severity after the transition.",
     ["policy_namespace", "policy", "change", "severity"],
 )
+SETTLING_BUCKETS = (30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400)
+"""30 s to 24 h: how long people and problems take."""
+TIME_TO_ACKNOWLEDGE = Histogram(
+    "watchkeeper_alert_time_to_acknowledge_seconds",
+    "From an alert's firing start to its first recorded acknowledgement, by the policy's "
+    "namespace and the alert's severity.",
+    ["namespace", "severity"],
+    buckets=SETTLING_BUCKETS,
+)
+TIME_TO_RESOLVE = Histogram(
+    "watchkeeper_alert_time_to_resolve_seconds",
+    "From an alert's firing start to its resolution (as written to the Alert), by the "
+    "policy's namespace and the alert's severity.",
+    ["namespace", "severity"],
+    buckets=SETTLING_BUCKETS,
+)
+
+
+def observe_settling(
+    histogram: Histogram, namespace: str, instance: Instance, at: datetime | None
+) -> None:
+    """Time from the firing start to `at`, for an alert that fired (a pending one that
+    cleared never started)."""
+    since = instance.firing_since
+    if since is None or at is None:
+        return
+    severity = instance.severity.value if instance.severity else ""
+    histogram.labels(namespace, severity).observe(max((at - since).total_seconds(), 0.0))
+
+
 OWN_LABELS = ("policy_namespace", "policy", "alert", "alertstate", "severity")
 """The labels watchkeeper_alert sets; a series label with one of these names is exported
 as `series_<name>`."""

@@ -44,6 +44,7 @@ from watchkeeper.notify.sender import Channel
 from watchkeeper.runtime.acknowledgement import wanted
 from watchkeeper.runtime.alert_writer import AlertRecord, AlertWriter
 from watchkeeper.runtime.escalator import Escalator
+from watchkeeper.runtime.metrics import TIME_TO_ACKNOWLEDGE, observe_settling
 from watchkeeper.runtime.muting import held_channels, muted
 from watchkeeper.runtime.services import PolicyRef, Services
 
@@ -141,6 +142,8 @@ class AlertNotifier:
                 ledger = ledger.owing(owe(self.policy.namespace, record.name, notice, channels))
         record.ledger = ledger
         await self.writer.flush(record)
+        if ack is not None and recorded is None:  # the first acknowledgement, now written
+            observe_settling(TIME_TO_ACKNOWLEDGE, self.policy.namespace, record.instance, at)
         if ack is not None:
             ref = self.writer.alert_ref(record.name)
             await self.writer.post_event(ref, "Normal", "Acknowledged", f"Acknowledged by {ack.by}")
