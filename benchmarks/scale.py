@@ -150,7 +150,7 @@ def run_alerts(n: int, options: Options) -> AlertRow:
         timeout = options.first_eval_timeout or 4 * options.interval + 60
         first = first_evaluations(stack, n, started_wall, timeout, "alertpolicies")
         print(f"  every object evaluated once: {first.describe()}", flush=True)
-        start_up_tail(stack, n, timeout)
+        start_up_tail(stack, n + firing, timeout)  # the policies and their new Alerts
         before, after, samples = steady_window(stack, options)
         stats = window_stats(before, after, samples, kind="AlertPolicy")
         log = stack.operator.log_text()

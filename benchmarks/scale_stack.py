@@ -182,8 +182,8 @@ def _sampling(stack: Stack, until: float, every: float) -> list[Snapshot]:
 
 
 def start_up_tail(stack: Stack, n: int, timeout: float) -> None:
-    """Wait until every object's references were checked once (its first Ready written):
-    that one-off write per object belongs to start-up, not to the steady window."""
+    """Wait until `n` objects' references were checked once (their first Ready written):
+    that one-off write per new object belongs to start-up, not to the steady window."""
     started = time.monotonic()
     checked = poll(
         lambda: (
