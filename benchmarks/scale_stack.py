@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+import httpx
 from kubernetes import client
 from kubernetes import config as kube_config
 
@@ -181,6 +182,19 @@ def _sampling(stack: Stack, until: float, every: float) -> list[Snapshot]:
     return found
 
 
+def _describe_exposition(url: str) -> None:
+    """How big one scrape of the operator's /metrics is and how long it takes (the window's
+    samples scrape it every `sample_every`, a Prometheus every scrape interval)."""
+    started = time.monotonic()
+    response = httpx.get(url, timeout=30.0)
+    elapsed = time.monotonic() - started
+    series = sum(1 for line in response.text.splitlines() if line and not line.startswith("#"))
+    print(
+        f"  operator /metrics: {series} series, {len(response.content) / 1024:.0f} KiB, "
+        f"{elapsed * 1000:.0f} ms per scrape"
+    )
+
+
 def start_up_tail(stack: Stack, n: int, timeout: float) -> None:
     """Wait until `n` objects' references were checked once (their first Ready written):
     that one-off write per new object belongs to start-up, not to the steady window."""
@@ -206,6 +220,7 @@ def steady_window(stack: Stack, options: Options) -> tuple[Snapshot, Snapshot, l
     before = stack.snapshot()
     samples = _sampling(stack, before.at + options.window, options.sample_every)
     after = stack.snapshot()
+    _describe_exposition(stack.operator_metrics_url)
     if profiler is not None:
         poll(lambda: not profiler.running, timeout=30.0, interval=0.2)  # it writes, then exits
         profiler.stop()
