@@ -344,6 +344,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--window", type=_seconds, default=180.0, help="steady window (3m)")
     parser.add_argument(
+        "--scrape-every",
+        type=_seconds,
+        default=30.0,
+        help="scrape the operator's /metrics this often in the window (30s, as the chart's "
+        "ServiceMonitor does)",
+    )
+    parser.add_argument(
         "--first-eval-timeout", type=_seconds, default=None, help="default: 4 intervals + 60 s"
     )
     parser.add_argument(
@@ -397,6 +404,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             workdir=workdir,
             create_threads=args.create_threads,
             probes=args.probes,
+            scrape_every=args.scrape_every,
             profile=args.profile,
             extra={"scaling_interval": args.scaling_interval},
         )

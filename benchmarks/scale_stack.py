@@ -43,6 +43,10 @@ class Options:
     create_threads: int
     probes: int
     sample_every: float = 5.0
+    """How often the window samples the operator's /proc (RSS)."""
+    scrape_every: float = 30.0
+    """How often the window scrapes the operator's /metrics: the chart's ServiceMonitor
+    interval, so the exposition costs what it costs in production."""
     profile: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -162,16 +166,21 @@ def duration_text(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def _sampling(stack: Stack, until: float, every: float) -> list[Snapshot]:
-    """Light samples of the operator during a window (its /metrics and /proc only)."""
+def _sampling(stack: Stack, until: float, every: float, scrape_every: float) -> list[Snapshot]:
+    """Light samples of the operator during a window: its /proc every `every` seconds, its
+    /metrics every `scrape_every` seconds."""
     assert stack.operator is not None
     found: list[Snapshot] = []
+    scraped = time.monotonic()
     while (now := time.monotonic()) < until:
         time.sleep(min(every, until - now))
+        scrape = time.monotonic() - scraped >= scrape_every
+        if scrape:
+            scraped = time.monotonic()
         found.append(
             Snapshot(
                 time.monotonic(),
-                _scrape_or_empty(stack.operator_metrics_url),
+                _scrape_or_empty(stack.operator_metrics_url) if scrape else {},
                 {},
                 {},
                 _proc(stack.operator.pid),
@@ -183,8 +192,7 @@ def _sampling(stack: Stack, until: float, every: float) -> list[Snapshot]:
 
 
 def _describe_exposition(url: str) -> None:
-    """How big one scrape of the operator's /metrics is and how long it takes (the window's
-    samples scrape it every `sample_every`, a Prometheus every scrape interval)."""
+    """How big one scrape of the operator's /metrics is and how long it takes."""
     started = time.monotonic()
     response = httpx.get(url, timeout=30.0)
     elapsed = time.monotonic() - started
@@ -218,7 +226,9 @@ def steady_window(stack: Stack, options: Options) -> tuple[Snapshot, Snapshot, l
         start_profile(stack.operator.pid, options.window, output) if options.profile else None
     )
     before = stack.snapshot()
-    samples = _sampling(stack, before.at + options.window, options.sample_every)
+    samples = _sampling(
+        stack, before.at + options.window, options.sample_every, options.scrape_every
+    )
     after = stack.snapshot()
     _describe_exposition(stack.operator_metrics_url)
     if profiler is not None:
