@@ -25,8 +25,13 @@ POLICY = {
     "query": "up",
     "thresholds": [{"severity": "Critical", "value": 1}],
     "comparison": "LessThan",
-    "routing": {"channels": ["slack-oncall"], "escalationPolicyRef": "oncall"},
+    "routing": {
+        "channels": ["slack-oncall"],
+        "escalationPolicyRef": "oncall",
+        "muteTimeIntervals": ["maintenance"],
+    },
 }
+PAST = {"intervals": [{"years": ["2001"]}]}  # a TimeInterval that never holds again
 
 
 def test_policy_turns_ready_when_its_references_appear(
@@ -39,6 +44,7 @@ def test_policy_turns_ready_when_its_references_appear(
     message = condition(obj)["message"]
     assert "NotificationChannel slack-oncall not found" in message
     assert "EscalationPolicy oncall not found" in message
+    assert "TimeInterval maintenance not found" in message
     assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
 
     _apply(
@@ -48,6 +54,7 @@ def test_policy_turns_ready_when_its_references_appear(
         watchkeeper_object(
             "EscalationPolicy", "oncall", {"steps": [{"after": "0s", "channels": ["slack-oncall"]}]}
         ),
+        watchkeeper_object("TimeInterval", "maintenance", PAST),
     )
     create_secret(core_v1, namespace, "slack", {"url": SECRET_VALUE})
     wait_ready(custom_objects, "alertpolicies", namespace, "api-down", "True", "Valid")

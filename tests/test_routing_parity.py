@@ -30,11 +30,15 @@ pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 def parity_with(tmp_path, operator, kubeconfig, namespace, custom_objects, exporter, receiver):
     """Start both sides: `policies` are AlertPolicy names, each with its own metric, all
     routed to one Webhook channel; `inhibit_rules` are InhibitRule specs (and the same
-    rules in Alertmanager's config)."""
+    rules in Alertmanager's config); `mute` are TimeIntervals that mute the channel, or the
+    policies' routing with `mute_on="route"` (Alertmanager has them on a route)."""
     started: list[LocalAlertmanager] = []
 
     def start(
-        *policies: str, inhibit_rules: tuple[dict, ...] = (), mute: dict[str, dict] | None = None
+        *policies: str,
+        inhibit_rules: tuple[dict, ...] = (),
+        mute: dict[str, dict] | None = None,
+        mute_on: str = "channel",
     ) -> Parity:
         suffix = namespace.replace("-", "_")
         metrics = {name: f"wk_parity_{name.replace('-', '_')}_{suffix}" for name in policies}
@@ -42,9 +46,9 @@ def parity_with(tmp_path, operator, kubeconfig, namespace, custom_objects, expor
             "type": "Webhook",
             "webhook": {"url": f"{receiver.url}{WK_PATH}"},
             "rateLimit": {"max": 100, "per": "1m"},  # Alertmanager has none
-            "muteTimeIntervals": list(mute or {}),
         }
         routing = {"channels": ["hook"], "repeatInterval": "1h", "sendResolved": True}
+        (channel if mute_on == "channel" else routing)["muteTimeIntervals"] = list(mute or {})
         objects = [watchkeeper_object("NotificationChannel", "hook", channel)]
         objects += [policy(name, metrics[name], routing=routing) for name in policies]
         objects += [
@@ -137,10 +141,11 @@ def test_an_inhibition_source_appearing_and_disappearing(parity_with):
     assert am == wk == Counter(expected)
 
 
-def test_a_mute_window_edge_in_a_non_utc_zone(parity_with):
-    """A one-minute mute window in Asia/Kolkata (UTC+05:30). a fires before it and resolves
-    inside it (no Resolved, on both sides); b fires inside it and is announced when it
-    ends."""
+@pytest.mark.parametrize("mute_on", ["channel", "route"])
+def test_a_mute_window_edge_in_a_non_utc_zone(parity_with, mute_on):
+    """A one-minute mute window in Asia/Kolkata (UTC+05:30), on the channel or on the
+    policy's routing. a fires before it and resolves inside it (no Resolved, on both
+    sides); b fires inside it and is announced when it ends."""
     zone = ZoneInfo("Asia/Kolkata")
     now = datetime.now(UTC)
     start = (now + timedelta(seconds=80)).replace(second=0, microsecond=0)
@@ -159,7 +164,7 @@ def test_a_mute_window_edge_in_a_non_utc_zone(parity_with):
             }
         ]
     }
-    parity = parity_with("checkout-latency", mute={"maintenance": window})
+    parity = parity_with("checkout-latency", mute={"maintenance": window}, mute_on=mute_on)
     parity.fire("a")
     am, wk = parity.phase()
     assert am == wk == Counter([parity.sent("a")])

@@ -27,6 +27,7 @@ from .common import (
     ready_column,
 )
 from .prometheus_source import PrometheusSource
+from .timeinterval import TimeWindows
 
 
 class Comparison(StrEnum):
@@ -76,8 +77,9 @@ class Threshold(WatchkeeperModel):
     )
 
 
-class Routing(WatchkeeperModel):
-    """Where notifications for this policy's alerts go."""
+class Routing(TimeWindows):
+    """Where notifications for this policy's alerts go, and when (time windows here and on
+    a channel both apply)."""
 
     channels: list[ObjectName] = Field(
         default_factory=list,
@@ -194,11 +196,11 @@ class AlertPolicySpec(SpecModel):
     suspend: bool = Field(default=False, description="Stop evaluating; alerts keep their state.")
 
     def references(self) -> list[ObjectReference]:
-        """The channels and escalation policy this policy routes to."""
+        """The channels, escalation policy and TimeIntervals its routing names."""
         refs = [ObjectReference("NotificationChannel", c) for c in self.routing.channels]
         if self.routing.escalation_policy_ref:
             refs.append(ObjectReference("EscalationPolicy", self.routing.escalation_policy_ref))
-        return refs
+        return refs + self.routing.window_references()
 
     @model_validator(mode="after")
     def _check_levels(self) -> AlertPolicySpec:

@@ -12,7 +12,6 @@ from .common import (
     Condition,
     Duration,
     KindDefinition,
-    ObjectName,
     ObjectReference,
     PrinterColumn,
     SecretKeyRef,
@@ -25,6 +24,7 @@ from .common import (
     conditions_field,
     ready_column,
 )
+from .timeinterval import TimeWindows
 
 _URL = r"^https?://.+$"
 
@@ -237,7 +237,7 @@ _EXACTLY_ONE_BLOCK = tuple(
 )
 
 
-class NotificationChannelSpec(SpecModel):
+class NotificationChannelSpec(SpecModel, TimeWindows):
     """One delivery target: a type, exactly its config block, and delivery limits."""
 
     cel_rules = _EXACTLY_ONE_BLOCK
@@ -264,19 +264,6 @@ class NotificationChannelSpec(SpecModel):
     )
     send_resolved: bool = Field(default=True, description="Send resolved notifications.")
     templates: Templates | None = Field(default=None, description="Message overrides.")
-    mute_time_intervals: list[ObjectName] = Field(
-        default_factory=list,
-        max_length=8,
-        description="TimeIntervals in which nothing is sent (Alertmanager's "
-        "mute_time_intervals); what falls due inside is sent at the end, a resolution "
-        "inside is not.",
-    )
-    active_time_intervals: list[ObjectName] = Field(
-        default_factory=list,
-        max_length=8,
-        description="If set, notifications are sent only inside one of these TimeIntervals.",
-    )
-
     resolved_after_mute: bool = Field(
         default=False,
         description="Send Resolved for an alert this channel was told of that resolved "
@@ -286,8 +273,7 @@ class NotificationChannelSpec(SpecModel):
 
     def references(self) -> list[ObjectReference]:
         """The TimeIntervals it mutes or activates by."""
-        names = [*self.mute_time_intervals, *self.active_time_intervals]
-        return [ObjectReference("TimeInterval", n) for n in dict.fromkeys(names)]
+        return self.window_references()
 
     @model_validator(mode="after")
     def _check_block(self) -> NotificationChannelSpec:

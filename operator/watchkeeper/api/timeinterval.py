@@ -13,6 +13,8 @@ from pydantic import AfterValidator, Field, model_validator
 from .common import (
     Condition,
     KindDefinition,
+    ObjectName,
+    ObjectReference,
     SpecModel,
     WatchkeeperModel,
     age_column,
@@ -142,13 +144,39 @@ class TimeIntervalSpec(SpecModel):
     intervals: list[Period] = Field(min_length=1, max_length=16, description="The windows.")
 
 
+class TimeWindows(WatchkeeperModel):
+    """When notifications may go out, by TimeIntervals (Alertmanager's route fields); on a
+    NotificationChannel and on an AlertPolicy's routing, both apply."""
+
+    mute_time_intervals: list[ObjectName] = Field(
+        default_factory=list,
+        max_length=8,
+        description="TimeIntervals in which nothing is sent (Alertmanager's "
+        "mute_time_intervals); what falls due inside is sent at the end, a resolution "
+        "inside is not.",
+    )
+    active_time_intervals: list[ObjectName] = Field(
+        default_factory=list,
+        max_length=8,
+        description="If set, notifications are sent only inside one of these TimeIntervals.",
+    )
+
+    def window_references(self) -> list[ObjectReference]:
+        """The TimeIntervals it mutes or activates by."""
+        names = [*self.mute_time_intervals, *self.active_time_intervals]
+        return [ObjectReference(TIME_INTERVAL_KIND, n) for n in dict.fromkeys(names)]
+
+
+TIME_INTERVAL_KIND = "TimeInterval"
+
+
 class TimeIntervalStatus(WatchkeeperModel):
     observed_generation: int | None = Field(default=None, description="Generation last seen.")
     conditions: list[Condition] = conditions_field()
 
 
 TIME_INTERVAL = KindDefinition(
-    kind="TimeInterval",
+    kind=TIME_INTERVAL_KIND,
     plural="timeintervals",
     short_names=("wkti",),
     spec=TimeIntervalSpec,

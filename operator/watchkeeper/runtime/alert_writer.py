@@ -166,7 +166,7 @@ class AlertWriter:
         self.template_errors, self.write_errors = [], []
         routing = routing_of(spec)
         muting = Muting.of(self.services, self.policy.namespace)
-        held = held_channels(self.services, self.policy.namespace, at)
+        held = held_channels(self.services, self.policy.namespace, spec.routing, at)
         asks = asking_for_resolved(self.services, self.policy.namespace)
         changes: dict[SeriesKey, list[Transition]] = {}
         for transition in result.transitions:

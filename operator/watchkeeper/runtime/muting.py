@@ -4,9 +4,10 @@ from the watch cache: no API call. The result is part of the Alert's state
 (`status.silencedBy`, `status.inhibitedBy`); a muted Alert sends nothing and does not
 escalate (engine.notifications.after_evaluation, runtime.notifier).
 
-Time windows mute channels, not alerts: `held_channels` are the namespace's channels that
-do not send at an instant (inside a mute TimeInterval, or outside all of their active
-ones)."""
+Time windows mute channels, not alerts: `held_channels` are the channels that do not send
+a policy's notifications at an instant (inside a mute TimeInterval, or outside all of the
+active ones), by the channel's own windows or by the policy's routing windows, which hold
+every channel."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from watchkeeper.api import ALERT, ALERT_POLICY, NOTIFICATION_CHANNEL
 from watchkeeper.api.alert import AlertState
 from watchkeeper.api.inhibitrule import INHIBITED_BY_FIELD
 from watchkeeper.api.silence import SILENCED_BY_FIELD
+from watchkeeper.api.timeinterval import TimeWindows
 from watchkeeper.engine.alert_records import proven
 from watchkeeper.engine.inhibition import InhibitRule, Source, inhibited_by
 from watchkeeper.engine.silences import Silence, alert_labels, silenced_by
-from watchkeeper.engine.timeintervals import sends_now
+from watchkeeper.engine.timeintervals import TimeInterval, sends_now
 from watchkeeper.runtime.services import Services
 
 MUTED_BY = (SILENCED_BY_FIELD, INHIBITED_BY_FIELD)
@@ -81,21 +83,34 @@ def firing_sources(services: Services, namespace: str) -> list[Source]:
     return found
 
 
-def held_channels(services: Services, namespace: str, now: datetime) -> frozenset[str]:
-    """The namespace's channels whose time windows keep them from sending at `now`."""
-    objects, found = services.objects, set()
-    intervals = None
-    for channel in objects.in_namespace(NOTIFICATION_CHANNEL, namespace):
-        spec = channel.get("spec") or {}
-        mute, active = spec.get("muteTimeIntervals") or [], spec.get("activeTimeIntervals") or []
+def held_channels(
+    services: Services, namespace: str, routing: TimeWindows, now: datetime
+) -> frozenset[str]:
+    """The namespace's channels that do not send a policy's notifications at `now`: all of
+    them while the policy's `routing` windows say so, else those whose own windows do."""
+    objects = services.objects
+    channels = objects.in_namespace(NOTIFICATION_CHANNEL, namespace)
+    intervals: dict[str, TimeInterval] | None = None
+
+    def sends(mute: list[str], active: list[str]) -> bool:
+        nonlocal intervals
         if not (mute or active):
-            continue
+            return True
         if intervals is None:
             parsed = services.time_intervals.in_namespace(objects, namespace)
             intervals = {i.name: i for i in parsed}
-        if not sends_now(intervals, list(mute), list(active), now):
-            found.add(str(channel["metadata"]["name"]))
-    return frozenset(found)
+        return sends_now(intervals, mute, active, now)
+
+    if not sends(routing.mute_time_intervals, routing.active_time_intervals):
+        return frozenset(str(c["metadata"]["name"]) for c in channels)
+    return frozenset(
+        str(channel["metadata"]["name"])
+        for channel in channels
+        if not sends(
+            list((channel.get("spec") or {}).get("muteTimeIntervals") or []),
+            list((channel.get("spec") or {}).get("activeTimeIntervals") or []),
+        )
+    )
 
 
 def asking_for_resolved(services: Services, namespace: str) -> frozenset[str]:

@@ -153,7 +153,7 @@ class AlertNotifier:
         ref = spec.routing.escalation_policy_ref
         chain = self.escalation.chain(ref) if ref else None
         unavailable: KubeError | None = None
-        held = held_channels(self.services, self.policy.namespace, datetime.now(UTC))
+        held = held_channels(self.services, self.policy.namespace, spec.routing, datetime.now(UTC))
         for record in list(self.writer.records.values()):
             if muted(record.state):
                 continue  # silenced or inhibited: what it owes is held until that ends
