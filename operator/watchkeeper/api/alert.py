@@ -51,6 +51,7 @@ class Outcome(StrEnum):
     RATE_LIMITED = "RateLimited"
     SKIPPED = "Skipped"
     GAVE_UP = "GaveUp"
+    GROUPED = "Grouped"  # handed to the channel's group; its notification is the group's
 
 
 class Acknowledgement(WatchkeeperModel):

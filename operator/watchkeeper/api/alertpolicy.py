@@ -26,6 +26,7 @@ from .common import (
     conditions_field,
     ready_column,
 )
+from .grouping import GroupingFields
 from .prometheus_source import PrometheusSource
 from .timeinterval import TimeWindows
 
@@ -77,9 +78,9 @@ class Threshold(WatchkeeperModel):
     )
 
 
-class Routing(TimeWindows):
+class Routing(TimeWindows, GroupingFields):
     """Where notifications for this policy's alerts go, and when (time windows here and on
-    a channel both apply)."""
+    a channel both apply); grouping here overrides the channel's defaults."""
 
     channels: list[ObjectName] = Field(
         default_factory=list,

@@ -24,6 +24,7 @@ from .common import (
     conditions_field,
     ready_column,
 )
+from .grouping import ChannelGrouping, GroupStatus
 from .timeinterval import TimeWindows
 
 _URL = r"^https?://.+$"
@@ -264,6 +265,9 @@ class NotificationChannelSpec(SpecModel, TimeWindows):
     )
     send_resolved: bool = Field(default=True, description="Send resolved notifications.")
     templates: Templates | None = Field(default=None, description="Message overrides.")
+    grouping: ChannelGrouping | None = Field(
+        default=None, description="Grouping defaults for the policies that route here."
+    )
     resolved_after_mute: bool = Field(
         default=False,
         description="Send Resolved for an alert this channel was told of that resolved "
@@ -359,6 +363,9 @@ class NotificationChannelStatus(WatchkeeperModel):
     last_test: SendCheck | None = Field(default=None, description="The latest test message.")
     rate_limit: RateLimitStatus | None = Field(
         default=None, description="Rate limiter state: the window and what is held back."
+    )
+    groups: list[GroupStatus] = Field(
+        default_factory=list, max_length=200, description="Its groups (with grouping)."
     )
 
 

@@ -39,7 +39,7 @@ from watchkeeper.engine.muting import quiet_resolution
 Event = NotificationEvent
 FOLLOW_UPS = frozenset({Event.SEVERITY_CHANGED, Event.RESOLVED, Event.ACKNOWLEDGED})
 """Events about an alert that go to the channels that were told of it."""
-TOLD_BY = frozenset({Outcome.DELIVERED, Outcome.RATE_LIMITED})
+TOLD_BY = frozenset({Outcome.DELIVERED, Outcome.RATE_LIMITED, Outcome.GROUPED})
 """A channel learned of the alert when a notification was delivered, or held for the
 channel's rate-limit summary (which lists it): it then gets the follow-ups, Resolved too."""
 GIVE_UP_AFTER = timedelta(hours=1)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from watchkeeper.api.notificationchannel import AlertmanagerConfig
+from watchkeeper.api.timestamps import format_time
 from watchkeeper.notify import amformat, http
 from watchkeeper.notify.message import Event
 from watchkeeper.notify.sender import ALERT_EVENTS, SendContext
@@ -15,9 +16,17 @@ from watchkeeper.notify.templates import ANNOTATION_BODY, ANNOTATION_TITLE
 
 
 def alerts(ctx: SendContext) -> list[dict[str, Any]]:
-    """The postable alerts for one transition."""
+    """The postable alerts for one transition (a group's: each of its alerts)."""
     n = ctx.notification
     ends_after = ctx.config(AlertmanagerConfig).ends_after.delta
+    if n.group is not None:
+        ends = format_time(ctx.now + ends_after)
+        posted = [amformat.grouped(n, member) for member in n.group.alerts]
+        return [
+            {k: v for k, v in a.items() if k not in ("status", "fingerprint")}
+            | ({"endsAt": ends} if a["status"] == "firing" else {})
+            for a in posted
+        ]
     pushed = [amformat.alert(n, ctx.message, n.severity, amformat.ends_at(n, ctx.now, ends_after))]
     if n.event == Event.SEVERITY_CHANGED and n.previous_severity not in (None, n.severity):
         pushed.insert(0, amformat.alert(n, ctx.message, n.previous_severity, n.transition_time))

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from watchkeeper.api.timestamps import format_time
-from watchkeeper.notify.message import Event, Notification
+from watchkeeper.notify.message import Event, GroupedAlert, Notification
 from watchkeeper.notify.sender import Message
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -64,7 +64,26 @@ def ends_at(notification: Notification, now: datetime, ends_after: timedelta) ->
 def fingerprint(notification: Notification) -> str:
     """16 hex digits, like Alertmanager's, but stable for the alert's whole life (a
     severity change does not make it a different alert)."""
-    return hashlib.sha256(notification.dedup_key.encode()).hexdigest()[:16]
+    return fingerprint_of(notification.dedup_key)
+
+
+def fingerprint_of(dedup_key: str) -> str:
+    return hashlib.sha256(dedup_key.encode()).hexdigest()[:16]
+
+
+def grouped(notification: Notification, member: GroupedAlert) -> dict[str, Any]:
+    """One alert of a group's notification, as Alertmanager writes it (with `status` and
+    `fingerprint`)."""
+    annotations = {"summary": member.summary} if member.summary else {}
+    return {
+        "status": "firing" if member.firing else "resolved",
+        "labels": dict(member.labels),
+        "annotations": annotations,
+        "startsAt": member.starts_at,
+        "endsAt": member.ends_at or ZERO_TIME,
+        "generatorURL": "",
+        "fingerprint": fingerprint_of(f"watchkeeper/{notification.namespace}/{member.alert}"),
+    }
 
 
 def alert(

@@ -9,7 +9,29 @@ from dataclasses import dataclass, field
 from watchkeeper.api.alert import NotificationEvent as Event
 from watchkeeper.engine.notifications import idempotency_key
 
-__all__ = ["Event", "Notification"]
+__all__ = ["Event", "GroupContent", "GroupedAlert", "Notification"]
+
+
+@dataclass(frozen=True)
+class GroupedAlert:
+    """One alert listed in a group's notification."""
+
+    alert: str
+    firing: bool
+    labels: Mapping[str, str]
+    starts_at: str
+    ends_at: str | None
+    severity: str | None = None
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class GroupContent:
+    """What a group's notification lists: its key and labels, and its alerts."""
+
+    key: str
+    labels: Mapping[str, str]
+    alerts: tuple[GroupedAlert, ...]
 
 
 @dataclass(frozen=True)
@@ -35,6 +57,8 @@ class Notification:
     resolved_at: str | None = None
     acknowledged_by: str | None = None
     acknowledgement_comment: str = ""
+    group: GroupContent | None = None
+    """Set on a group's notification: the alerts it lists."""
 
     @property
     def dedup_key(self) -> str:

@@ -8,14 +8,44 @@ from typing import Any, ClassVar
 
 from watchkeeper.api.notificationchannel import WebhookConfig
 from watchkeeper.notify import amformat, http
-from watchkeeper.notify.message import Event
+from watchkeeper.notify.message import Event, GroupContent
 from watchkeeper.notify.sender import ALERT_EVENTS, SendContext
 from watchkeeper.notify.templates import ANNOTATION_BODY, ANNOTATION_TITLE
 
 
-def payload(ctx: SendContext) -> dict[str, Any]:
-    """The Alertmanager webhook body for one transition of one alert."""
+def group_payload(ctx: SendContext, group: GroupContent) -> dict[str, Any]:
+    """The Alertmanager webhook body of a group's notification."""
     n = ctx.notification
+    alerts = [amformat.grouped(n, member) for member in group.alerts]
+    common = dict(alerts[0]["labels"]) if alerts else {}
+    for alert in alerts[1:]:
+        common = {k: v for k, v in common.items() if alert["labels"].get(k) == v}
+    return {
+        "version": "4",
+        "groupKey": group.key,
+        "truncatedAlerts": 0,
+        "status": "firing" if any(a["status"] == "firing" for a in alerts) else "resolved",
+        "receiver": ctx.channel.name,
+        "groupLabels": dict(group.labels),
+        "commonLabels": common,
+        "commonAnnotations": {},
+        "externalURL": "",
+        "alerts": alerts,
+        "watchkeeper": {
+            "event": n.event.value,
+            "idempotencyKey": n.idempotency_key,
+            "dedupKey": n.dedup_key,
+            "severity": n.severity,
+            "transitionTime": n.transition_time,
+        },
+    }
+
+
+def payload(ctx: SendContext) -> dict[str, Any]:
+    """The Alertmanager webhook body for one transition of one alert, or of a group."""
+    n = ctx.notification
+    if n.group is not None:
+        return group_payload(ctx, n.group)
     status = "resolved" if amformat.resolved(n) else "firing"
     ends = n.resolved_at or n.transition_time if status == "resolved" else amformat.ZERO_TIME
     alert = amformat.alert(n, ctx.message, n.severity, ends)

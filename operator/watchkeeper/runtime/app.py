@@ -33,6 +33,7 @@ from watchkeeper.runtime.alerting import AlertingService
 from watchkeeper.runtime.channels import ChannelService
 from watchkeeper.runtime.config import OperatorConfig
 from watchkeeper.runtime.floors import register_floor_reconciliation
+from watchkeeper.runtime.grouping import GroupService
 from watchkeeper.runtime.health import Health
 from watchkeeper.runtime.http import HealthServer
 from watchkeeper.runtime.leadership import LeaderElector
@@ -130,6 +131,7 @@ class Runtime:
         register_floor_reconciliation(self.services, self.scheduler)
         register_silence_upkeep(self.services, self.scheduler)
         self.channels = ChannelService(self.services, self.scheduler)
+        self.services.groups = GroupService(self.services, self.scheduler)
         await self._prime()
         self.scheduler.upsert("health/kubernetes", "Health", HEALTH_PROBE, self._probe)
         self._spawn(self.scheduler.run_forever(), "scheduler")
@@ -171,6 +173,7 @@ class Runtime:
         self.objects.remove(kind, namespace, name)
         if kind is NOTIFICATION_CHANNEL:
             self.channels.forget(str(body["metadata"].get("uid")))
+            self.services.groups.forget(namespace, name)
         self.readiness.remove(kind, namespace, name)
         if kind is ALERT_POLICY:
             await self.alerting.remove(namespace, name)
@@ -206,6 +209,7 @@ class Runtime:
         self.scheduler.active.clear()
         await self.alerting.stand_down()
         self.scaling.stand_down()
+        self.services.groups.stand_down()
 
     def _spawn(self, work: Any, name: str) -> None:
         task = asyncio.create_task(self._guard(work, name), name=name)

@@ -23,7 +23,10 @@ from pydantic import ValidationError
 from watchkeeper.api import NOTIFICATION_CHANNEL
 from watchkeeper.api.alert import Acknowledged, AlertState, NotificationEvent, Obligation, Outcome
 from watchkeeper.api.alertpolicy import AlertPolicySpec
+from watchkeeper.api.grouping import GroupMember
 from watchkeeper.api.timestamps import format_time
+from watchkeeper.engine.channelfilter import skip_reason
+from watchkeeper.engine.grouping import GroupOptions, options_for
 from watchkeeper.engine.notifications import (
     FOLLOW_UPS,
     Attempt,
@@ -38,9 +41,11 @@ from watchkeeper.engine.notifications import (
     was_told,
 )
 from watchkeeper.kube.calls import KubeError, KubeUnavailable
+from watchkeeper.notify import amformat
 from watchkeeper.notify.dispatch import DeliveryOutcome
 from watchkeeper.notify.message import Notification
 from watchkeeper.notify.sender import Channel
+from watchkeeper.notify.templates import cut
 from watchkeeper.runtime.acknowledgement import wanted
 from watchkeeper.runtime.alert_writer import AlertRecord, AlertWriter
 from watchkeeper.runtime.escalator import Escalator
@@ -205,7 +210,16 @@ class AlertNotifier:
             first = owed[0]
             notification = notification_for(self.policy, record, first, spec)
             resolved = {o.channel: self._channel(o.channel) for o in owed}
-            usable = [c for c in resolved.values() if isinstance(c, Channel)]
+            grouping = {
+                name: options
+                for name, c in resolved.items()
+                if isinstance(c, Channel)
+                and first.step is None
+                and (options := options_for(spec.routing, c.spec)) is not None
+            }
+            usable = [
+                c for n, c in resolved.items() if isinstance(c, Channel) and n not in grouping
+            ]
             told = record.ledger.told
             before = {o.channel: was_told(told, o.channel, o.cycle) for o in owed}
             outcomes = {
@@ -216,6 +230,10 @@ class AlertNotifier:
                     notified_before=before if first.event in FOLLOW_UPS else None,
                 )
             }
+            for name, options in grouping.items():
+                joined = resolved[name]
+                assert isinstance(joined, Channel)
+                outcomes[name] = await self._join(joined, options, first, notification, before)
             now = datetime.now(UTC)
             for obligation in owed:
                 channel = resolved[obligation.channel]
@@ -226,6 +244,44 @@ class AlertNotifier:
                     budget = Budget(channel.spec.retry.max_attempts)
                 await self._settle(record, obligation, attempt, budget, now)
         await self.writer.flush(record)
+
+    async def _join(
+        self,
+        channel: Channel,
+        options: GroupOptions,
+        owed: Obligation,
+        notification: Notification,
+        before: Mapping[str, bool],
+    ) -> DeliveryOutcome:
+        """Hand a transition to the channel's group (a Repeat is the group's to make)."""
+        spec, event = channel.spec, NotificationEvent(owed.event)
+        reason = skip_reason(
+            event.value,
+            owed.severity,
+            owed.previous_severity,
+            spec.min_severity,
+            spec.send_resolved,
+            before.get(channel.name) if event in FOLLOW_UPS else None,
+        )
+        if event == NotificationEvent.ACKNOWLEDGED:
+            reason = "the channel groups: it hears of groups, not of acknowledgements"
+        outcome = Outcome.SKIPPED if reason else Outcome.GROUPED
+        if reason is None and event != NotificationEvent.REPEAT:
+            member = GroupMember(
+                alert=notification.alert,
+                policy=notification.policy,
+                firing=event != NotificationEvent.RESOLVED,
+                since=owed.transition_time,
+                starts_at=amformat.starts_at(notification),
+                severity=notification.severity,
+                value=notification.value,
+                labels=amformat.alert_labels(notification, notification.severity),
+                summary=cut(notification.summary, 1024),
+            )
+            await self.services.groups.join(self.policy.namespace, channel.name, options, member)
+        return DeliveryOutcome(
+            channel.name, event, owed.key, outcome, format_time(datetime.now(UTC)), 0, reason or ""
+        )
 
     async def _settle(
         self, record: AlertRecord, owed: Obligation, attempt: Attempt, budget: Budget, now: datetime

@@ -4,6 +4,7 @@ Built once at startup; nothing here is per object."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from watchkeeper.engine.inhibition import InhibitRule
 from watchkeeper.engine.silences import Silence
@@ -24,6 +25,9 @@ from watchkeeper.runtime.routing_objects import (
     time_interval_objects,
 )
 from watchkeeper.runtime.workloads import WorkloadIndex
+
+if TYPE_CHECKING:
+    from watchkeeper.runtime.grouping import GroupService
 
 
 @dataclass(frozen=True)
@@ -57,3 +61,5 @@ class Services:
     """The watched InhibitRules, parsed once per generation."""
     time_intervals: ParsedObjects[TimeInterval] = field(default_factory=time_interval_objects)
     """The watched TimeIntervals, parsed once per generation."""
+    groups: GroupService = field(init=False)
+    """Grouped notifications (set once the scheduler exists)."""
