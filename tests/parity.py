@@ -196,10 +196,10 @@ class Parity:
         )
         self.am.expire_silence(self._silences[name])
 
-    def phase(self) -> tuple[Counter[Sent], Counter[Sent]]:
-        """Wait SETTLE seconds (longer while either side is still sending), then what
+    def phase(self, at_least: float = SETTLE) -> tuple[Counter[Sent], Counter[Sent]]:
+        """Wait `at_least` seconds (longer while either side is still sending), then what
         each side sent since the last phase."""
-        time.sleep(SETTLE)
+        time.sleep(at_least)
         while True:
             counts = (len(self.receiver.to(AM_PATH)), len(self.receiver.to(WK_PATH)))
             time.sleep(1.0)
@@ -211,6 +211,14 @@ class Parity:
             found.append(Counter(Sent.of(r) for r in recorded[self._seen[path] :]))
             self._seen[path] = len(recorded)
         return found[0], found[1]
+
+    def grouped(self, labels: str, *firing: str, resolved: tuple[str, ...] = ()) -> Sent:
+        """The notification expected for the group with these labels (as Go prints them)."""
+        return Sent(
+            labels,
+            frozenset(self.key(s) for s in firing),
+            frozenset(self.key(s) for s in resolved),
+        )
 
     def sent(self, *firing: str, resolved: tuple[str, ...] = ()) -> Sent:
         """The notification expected for one group (the first alert's)."""

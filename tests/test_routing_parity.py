@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from typing import Any
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,12 @@ from tests.parity import (
 )
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
+_AM_FIELDS = {
+    "groupBy": "group_by",
+    "groupWait": "group_wait",
+    "groupInterval": "group_interval",
+    "repeatInterval": "repeat_interval",
+}
 
 
 @pytest.fixture
@@ -31,7 +38,8 @@ def parity_with(tmp_path, operator, kubeconfig, namespace, custom_objects, expor
     """Start both sides: `policies` are AlertPolicy names, each with its own metric, all
     routed to one Webhook channel; `inhibit_rules` are InhibitRule specs (and the same
     rules in Alertmanager's config); `mute` are TimeIntervals that mute the channel, or the
-    policies' routing with `mute_on="route"` (Alertmanager has them on a route)."""
+    policies' routing with `mute_on="route"` (Alertmanager has them on a route); `grouping`
+    the routing's groupBy/groupWait/groupInterval/repeatInterval (and Alertmanager's)."""
     started: list[LocalAlertmanager] = []
 
     def start(
@@ -39,6 +47,7 @@ def parity_with(tmp_path, operator, kubeconfig, namespace, custom_objects, expor
         inhibit_rules: tuple[dict, ...] = (),
         mute: dict[str, dict] | None = None,
         mute_on: str = "channel",
+        grouping: dict[str, Any] | None = None,
     ) -> Parity:
         suffix = namespace.replace("-", "_")
         metrics = {name: f"wk_parity_{name.replace('-', '_')}_{suffix}" for name in policies}
@@ -49,6 +58,7 @@ def parity_with(tmp_path, operator, kubeconfig, namespace, custom_objects, expor
         }
         routing = {"channels": ["hook"], "repeatInterval": "1h", "sendResolved": True}
         (channel if mute_on == "channel" else routing)["muteTimeIntervals"] = list(mute or {})
+        routing |= grouping or {}
         objects = [watchkeeper_object("NotificationChannel", "hook", channel)]
         objects += [policy(name, metrics[name], routing=routing) for name in policies]
         objects += [
@@ -58,7 +68,7 @@ def parity_with(tmp_path, operator, kubeconfig, namespace, custom_objects, expor
         objects += [watchkeeper_object("TimeInterval", n, t) for n, t in (mute or {}).items()]
         apply(kubeconfig, namespace, *objects)
         extra: dict = {"inhibit_rules": [am_inhibit_rule(r) for r in inhibit_rules]}
-        route: dict = dict(AM_ROUTE)
+        route: dict = dict(AM_ROUTE) | {_AM_FIELDS[k]: v for k, v in (grouping or {}).items()}
         if mute:  # not allowed on Alertmanager's root route: a child route that takes all
             extra["time_intervals"] = [am_time_interval(n, t) for n, t in mute.items()]
             route["routes"] = [{"receiver": RECEIVER, "mute_time_intervals": list(mute)}]
@@ -184,3 +194,54 @@ def test_a_mute_window_edge_in_a_non_utc_zone(parity_with, mute_on):
     parity.resolve("b")
     am, wk = parity.phase()
     assert am == wk == Counter([parity.sent(resolved=("b",))])
+
+
+GROUP_WAIT, GROUP_INTERVAL, REPEAT = 10, 12, 30
+CHECKOUT = '{service="checkout"}'
+
+
+def test_grouping_across_policies_late_joiner_resolve_and_repeat(parity_with):
+    """Two policies route to one channel grouped by service. a (policy one) and b (policy
+    two) fire within groupWait: one notification lists both; x, on another service, is
+    its own group. c joins late: the next groupInterval lists a, b and c. a resolves
+    inside a groupInterval: the next lists b and c firing and a resolved. Nothing changes:
+    repeatInterval later b and c are sent again. Then all resolve: one last notification.
+
+    Timing: a phase ends once both sides are quiet; the first waits out groupWait, the
+    others a groupInterval (each side starts its own clock within about 2 s of the other:
+    Alertmanager is told once Watchkeeper's Alert fires), so a flush never falls across a
+    phase boundary."""
+    grouping = {
+        "groupBy": ["service"],
+        "groupWait": f"{GROUP_WAIT}s",
+        "groupInterval": f"{GROUP_INTERVAL}s",
+        "repeatInterval": f"{REPEAT}s",
+    }
+    parity = parity_with("one", "two", grouping=grouping)
+    parity.fire("a", "one", service="checkout", pod="a")
+    parity.fire("b", "two", service="checkout", pod="b")
+    parity.fire("x", "one", service="search", pod="x")
+    am, wk = parity.phase(GROUP_WAIT)
+    search = '{service="search"}'
+    expected = [parity.grouped(CHECKOUT, "a", "b"), parity.grouped(search, "x")]
+    assert am == wk == Counter(expected)
+
+    parity.fire("c", "one", service="checkout", pod="c")
+    am, wk = parity.phase(GROUP_INTERVAL)
+    assert am == wk == Counter([parity.grouped(CHECKOUT, "a", "b", "c")])
+
+    parity.resolve("a")
+    am, wk = parity.phase(GROUP_INTERVAL)
+    assert am == wk == Counter([parity.grouped(CHECKOUT, "b", "c", resolved=("a",))])
+
+    parity.resolve("x")
+    am, wk = parity.phase(GROUP_INTERVAL)
+    assert am == wk == Counter([parity.grouped(search, resolved=("x",))])
+
+    am, wk = parity.phase(REPEAT)
+    assert am == wk == Counter([parity.grouped(CHECKOUT, "b", "c")])
+
+    parity.resolve("b")
+    parity.resolve("c")
+    am, wk = parity.phase(GROUP_INTERVAL)
+    assert am == wk == Counter([parity.grouped(CHECKOUT, resolved=("b", "c"))])
