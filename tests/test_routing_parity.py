@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from typing import Any
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest

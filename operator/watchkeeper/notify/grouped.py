@@ -4,7 +4,8 @@ It is an ordinary `Notification` with `group` set, so every channel type sends i
 own way: the Webhook's `alerts[]` (with `groupKey`, `groupLabels`, `truncatedAlerts`),
 one Slack/Teams message or mail with a line per alert and the counts, one PagerDuty
 incident or Opsgenie alert per group key (its `dedup_key`/`alias`), each member pushed to
-an Alertmanager. The idempotency key is the group's and the notification's number."""
+an Alertmanager. The idempotency key is the group's and the instant the notification was decided
+(a group is looked at once per groupInterval, at least a second apart)."""
 
 from __future__ import annotations
 
@@ -25,13 +26,14 @@ def group_name(key: str) -> str:
     return "group-" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
-def _listed(member: GroupMember, resolved_at: str) -> GroupedAlert:
+def _listed(member: GroupMember, firing: bool) -> GroupedAlert:
+    """As the owed notification lists it (the member may have moved on since)."""
     return GroupedAlert(
         alert=member.alert,
-        firing=member.firing,
+        firing=firing,
         labels=member.labels,
         starts_at=member.starts_at,
-        ends_at=None if member.firing else member.since or resolved_at,
+        ends_at=None if firing else member.since,
         severity=member.severity,
         summary=member.summary,
     )
@@ -51,8 +53,8 @@ def _highest(alerts: list[GroupedAlert]) -> str | None:
 def group_notification(namespace: str, group: GroupStatus, flush: GroupFlush) -> Notification:
     """The notification of `flush`: the members it names, as they are now."""
     members = {m.alert: m for m in group.members}
-    names = [*flush.firing, *flush.resolved]
-    alerts = [_listed(members[name], flush.time) for name in names if name in members]
+    listed = [(name, True) for name in flush.firing] + [(name, False) for name in flush.resolved]
+    alerts = [_listed(members[name], firing) for name, firing in listed if name in members]
     firing = [a for a in alerts if a.firing]
     resolved = [a for a in alerts if not a.firing]
     labels = ", ".join(f"{k}={v}" for k, v in sorted(group.labels.items())) or "all alerts"

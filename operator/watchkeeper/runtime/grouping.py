@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
@@ -34,6 +35,7 @@ from watchkeeper.engine.grouping import (
     settle,
 )
 from watchkeeper.kube.calls import KubeError
+from watchkeeper.notify import amformat
 from watchkeeper.notify.dispatch import DeliveryOutcome
 from watchkeeper.notify.grouped import group_notification
 from watchkeeper.notify.sender import Channel
@@ -46,6 +48,10 @@ GROUPING_MANAGER = "watchkeeper-grouping"
 """Field manager of a channel's status.groups."""
 LOOK_EVERY = timedelta(seconds=1)
 """How often the job looks for due groups (the granularity of groupWait/groupInterval)."""
+MAX_GROUPS = 200
+MAX_MEMBERS = 1000
+"""Per channel: beyond these an alert is notified on its own (status stays well within
+the API server's object size); nothing is dropped."""
 ChannelKey = tuple[str, str]
 
 
@@ -89,6 +95,19 @@ class GroupService:
             NOTIFICATION_CHANNEL, *channel, {"groups": items}, GROUPING_MANAGER
         )
         self._groups[channel] = groups
+
+    def has_room(
+        self, namespace: str, channel: str, options: GroupOptions, labels: Mapping[str, str]
+    ) -> bool:
+        """Whether an alert with these labels can join its group on this channel."""
+        groups = self._of((namespace, channel))
+        group = groups.get(options.key(options.labels_of(labels)))
+        if group is None and len(groups) >= MAX_GROUPS:
+            return False
+        alert = labels.get(amformat.ALERT_LABEL, "").rpartition("/")[2]
+        if group is not None and any(m.alert == alert for m in group.members):
+            return True
+        return sum(len(g.members) for g in groups.values()) < MAX_MEMBERS
 
     async def join(
         self, namespace: str, channel: str, options: GroupOptions, member: GroupMember

@@ -210,12 +210,14 @@ class AlertNotifier:
             first = owed[0]
             notification = notification_for(self.policy, record, first, spec)
             resolved = {o.channel: self._channel(o.channel) for o in owed}
+            labels = amformat.alert_labels(notification, notification.severity)
             grouping = {
                 name: options
                 for name, c in resolved.items()
                 if isinstance(c, Channel)
                 and first.step is None
                 and (options := options_for(spec.routing, c.spec)) is not None
+                and self.services.groups.has_room(self.policy.namespace, name, options, labels)
             }
             usable = [
                 c for n, c in resolved.items() if isinstance(c, Channel) and n not in grouping
