@@ -248,6 +248,26 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "spec.routing.repeatInterval",
     ),
     (
+        "policy-group-by-every-label-and-more",
+        _with(_POLICY, routing={"groupBy": ["...", "service"]}),
+        "spec.routing.groupBy",
+    ),
+    (
+        "policy-group-by-bad-label",
+        _with(_POLICY, routing={"groupBy": ["service-name"]}),
+        "spec.routing.groupBy",
+    ),
+    (
+        "policy-group-wait-too-long",
+        _with(_POLICY, routing={"groupWait": "2h"}),
+        "spec.routing.groupWait",
+    ),
+    (
+        "channel-group-interval-zero",
+        _with(_CHANNEL, grouping={"groupBy": ["alertname"], "groupInterval": "0s"}),
+        "spec.grouping.groupInterval",
+    ),
+    (
         "policy-prometheus-timeout-zero",
         _with(_POLICY, prometheus={"timeout": "0s"}),
         "spec.prometheus.timeout",

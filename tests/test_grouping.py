@@ -53,6 +53,16 @@ def _announced(notifications: list[dict]) -> tuple[Counter, Counter]:
     return fired, resolved
 
 
+def _wait_announced(receiver, pods: list[str], index: int, times: int) -> None:
+    """Until every pod was announced firing (index 0) or resolved (1) `times` times: the
+    next flip would otherwise hide the change."""
+    eventually(
+        lambda: _announced(_distinct(receiver))[index],
+        lambda counts: all(counts[p] >= times for p in pods),
+        90,
+    )
+
+
 def test_kills_during_grouped_fire_resolve_cycles_lose_nothing(
     operator, kubeconfig, namespace, custom_objects, exporter, receiver
 ):
@@ -78,12 +88,7 @@ def test_kills_during_grouped_fire_resolve_cycles_lose_nothing(
                 operator.start()
             state = "Firing" if value == 3 else "Resolved"
             wait_states(custom_objects, namespace, "kills", [(state, "Warning")] * len(pods), 90)
-            index = 0 if value == 3 else 1
-            eventually(  # announced before the next flip (else the flip would hide it)
-                lambda: _announced(_distinct(receiver))[index],
-                lambda counts: all(counts[p] >= cycle for p in pods),
-                90,
-            )
+            _wait_announced(receiver, pods, 0 if value == 3 else 1, cycle)
     fired, resolved = _announced(_distinct(receiver))
     delivered = len(receiver.to("/hook"))
     distinct = len(_distinct(receiver))
