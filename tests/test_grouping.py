@@ -151,3 +151,21 @@ def test_a_group_notification_owed_before_a_crash_is_sent_once_after_it(
     assert sorted(a["labels"]["pod"] for a in body["alerts"]) == ["a", "b"]
     [group] = eventually(groups, lambda g: "owed" not in g[0])
     assert group["last"]["outcome"] == "Delivered" and group["last"]["attempts"] >= 3
+
+
+def test_a_resolution_the_route_does_not_send_leaves_the_group_quietly(
+    operator, kubeconfig, namespace, custom_objects, exporter, receiver
+):
+    """sendResolved: false. a resolves: nothing is sent, and a leaves the group, so the
+    next repeat lists b alone (Alertmanager drops a resolved alert it does not send)."""
+    metric = "wk_group_quiet"
+    for pod in ("a", "b"):
+        exporter.set(metric, 3, {"pod": pod})
+    routing = {"channels": ["hook"], "repeatInterval": "8s", "sendResolved": False}
+    apply(kubeconfig, namespace, _hook(receiver), policy("quiet", metric, routing=routing))
+    [first] = receiver.wait_for(1, "/hook")
+    assert sorted(a["labels"]["pod"] for a in first.json()["alerts"]) == ["a", "b"]
+    exporter.set(metric, 1, {"pod": "a"})
+    [repeat] = receiver.wait_for(2, "/hook", timeout=30)[1:]
+    body = repeat.json()
+    assert [(a["labels"]["pod"], a["status"]) for a in body["alerts"]] == [("b", "firing")]

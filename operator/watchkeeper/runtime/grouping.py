@@ -17,11 +17,12 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import ValidationError
 
 from watchkeeper.api import ALERT, ALERT_POLICY, NOTIFICATION_CHANNEL
-from watchkeeper.api.alert import Outcome
+from watchkeeper.api.alert import AlertState, NotificationEvent, Outcome
 from watchkeeper.api.grouping import GroupFlush, GroupMember, GroupStatus
 from watchkeeper.api.timeinterval import TimeWindows
 from watchkeeper.api.timestamps import format_time, parse_time
@@ -176,7 +177,7 @@ class GroupService:
             group = groups.get(group_key)
             if group is None:
                 return None
-            group = self._vanished(key[0], group, now)
+            group = self._reconciled(key, group, now)
             if group.owed is not None:  # owed before: sent again as it was
                 return group.owed, covered_by(group, group.owed)
             decision = decide(group, self._muted(key[0], group), window_muted, now)
@@ -229,17 +230,33 @@ class GroupService:
                 found.add(member.alert)
         return frozenset(found)
 
-    def _vanished(self, namespace: str, group: GroupStatus, now: datetime) -> GroupStatus:
-        """Firing members whose AlertPolicy is gone count as resolved now."""
+    def _reconciled(self, key: ChannelKey, group: GroupStatus, now: datetime) -> GroupStatus:
+        """Firing members whose AlertPolicy is gone count as resolved now. A firing member
+        whose Alert resolved owing this channel no Resolved (it resolved while silenced,
+        inhibited or in a mute window, or the route does not send resolved alerts) leaves
+        without a word, as Alertmanager drops it."""
         members = []
         for member in group.members:
-            policy = self.services.objects.get(ALERT_POLICY, namespace, member.policy)
-            if member.firing and policy is None:
+            if member.firing and not self.services.objects.get(ALERT_POLICY, key[0], member.policy):
                 member = member.model_copy(update={"firing": False, "since": format_time(now)})
+            elif member.firing and _resolved_quietly(
+                self.services.objects.get(ALERT, key[0], member.alert), key[1], member
+            ):
+                continue
             members.append(member)
         if members == group.members:
             return group
         return group.model_copy(update={"members": members})
+
+
+def _resolved_quietly(alert: Mapping[str, Any] | None, channel: str, member: GroupMember) -> bool:
+    status = (alert or {}).get("status") or {}
+    if status.get("state") != AlertState.RESOLVED or not status.get("resolvedAt"):
+        return False
+    if parse_time(str(status["resolvedAt"])) < parse_time(member.since):
+        return False
+    owed = status.get("outbox") or []
+    return not any(o.get("channel") == channel and o.get("event") == NotificationEvent.RESOLVED for o in owed)
 
 
 def _settled(flush: GroupFlush, outcome: DeliveryOutcome) -> GroupFlush:
