@@ -9,7 +9,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from watchkeeper.api.scaling_rightsizing import Rightsizing, RightsizingStatus
+from watchkeeper.api.scaling_rightsizing import (
+    ContainerAdvice,
+    ResourceAdvice,
+    Rightsizing,
+    RightsizingStatus,
+)
 from watchkeeper.api.scalingpolicy import ScalingPolicyStatus, TargetRef
 from watchkeeper.engine.rightsizing import (
     CPU,
@@ -147,8 +152,9 @@ def test_queries_are_templated_and_wrapped():
 
 
 def _computed(at: datetime, generation: int = 1, error: str = "") -> RightsizingStatus:
+    app = ContainerAdvice(name="app", cpu=ResourceAdvice(), memory=ResourceAdvice())
     return RightsizingStatus(
-        computed_at=at.isoformat(), observed_generation=generation, error=error
+        computed_at=at.isoformat(), observed_generation=generation, containers=[app], error=error
     )
 
 
@@ -167,6 +173,8 @@ HOUR = timedelta(hours=1)
         (_computed(NOW, error="down"), 1, NOW + timedelta(minutes=4), NOW, False),
         (_computed(NOW, error="down"), 1, NOW + timedelta(minutes=5), NOW, True),
         (None, 1, NOW + timedelta(seconds=15), NOW, False),
+        # no data: retried like a failure
+        (RightsizingStatus(computed_at=NOW.isoformat()), 1, NOW + timedelta(minutes=5), NOW, True),
     ],
 )
 def test_when_to_ask_again(advice, generation, now, failed_at, expected):

@@ -30,10 +30,11 @@ from .observations import Series
 
 RIGHTSIZING_AVAILABLE = "RightsizingAvailable"
 RETRY_AFTER = timedelta(minutes=5)
-"""A failed attempt is tried again after this (or the recheckInterval, if shorter)."""
+"""An attempt that failed or found no data is tried again after this (or the
+recheckInterval, if shorter)."""
 MAX_CONTAINERS = 50
 HOURS_PER_DAY = 24
-GIB = 1024.0**3
+MIB, GIB = 1024.0**2, 1024.0**3
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class Unit:
 
 
 CPU = Unit("cpu", 0.001, 0.01, 1e5, 1.0)
-MEMORY = Unit("memory", 1024.0**2, 16 * 1024.0**2, 1024.0**5, GIB)
+MEMORY = Unit("memory", MIB, 16 * MIB, 1024.0**5, GIB)
 
 
 def pods_pattern(target: TargetRef) -> str:
@@ -185,12 +186,13 @@ def due(
     now: datetime,
     failed_at: datetime | None = None,
 ) -> bool:
-    """Whether to query again: never before a failed attempt's retry, otherwise when there
-    is no advice, it failed, the spec changed or the recheckInterval has passed."""
+    """Whether to query again: never before the retry of an attempt that failed or found
+    no data, otherwise when there is no advice, the spec changed or the recheckInterval
+    has passed."""
     recheck = spec.recheck_interval.delta
     if failed_at is not None and now < failed_at + min(recheck, RETRY_AFTER):
         return False
-    if advice is None or advice.error or advice.computed_at is None:
+    if advice is None or advice.error or not advice.containers or advice.computed_at is None:
         return True
     if advice.observed_generation != generation:
         return True
