@@ -76,9 +76,12 @@ def rightsizing_text(advice: Mapping[str, Any] | None) -> list[str]:
     if advice.get("error"):
         return ["", f"Right-sizing advice: not computed: {advice['error']}"]
     lines = ["", f"Right-sizing advice at {advice.get('replicas')} replicas:"]
-    for container in advice.get("containers") or []:
-        lines += [_line(container["name"], r, container[r]) for r in ("cpu", "memory")]
-    if not advice.get("containers"):
+    containers = advice.get("containers") or []
+    width = max((len(c["name"]) for c in containers), default=0)
+    for container in containers:
+        name = container["name"].ljust(width)
+        lines += [_line(name, r, container[r]) for r in ("cpu", "memory")]
+    if not containers:
         lines.append("  (no series with a container label for the target's pods)")
     total = (
         f"  in all: {advice['savedCoreHoursPerDay']:g} core-hours and "
