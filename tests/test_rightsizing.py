@@ -12,7 +12,14 @@ from datetime import timedelta
 import pytest
 import yaml
 
-from tests.test_scalingpolicy import apply, deployment, scaling_policy, status, wait_condition
+from tests.test_scalingpolicy import (
+    apply,
+    deployment,
+    scaling_policy,
+    status,
+    wait_condition,
+    wait_history,
+)
 from tests.waiting import condition, eventually
 from watchkeeper.api.timestamps import format_time, parse_time
 from watchkeeper.cli import main
@@ -26,6 +33,7 @@ CPU_GAUGE = "wk_rightsizing_cpu_cores"
 MEMORY = "container_memory_working_set_bytes"
 REQUESTS = "kube_pod_container_resource_requests"
 CONDITION = "RightsizingAvailable"
+EXTERNAL = "changed outside Watchkeeper"
 
 
 def _publish(exporter, namespace: str, memory: float = 200 * MI) -> list[tuple[str, dict]]:
@@ -121,6 +129,32 @@ def test_advice_in_status_never_applied(
         assert failure["status"] == "False" and "query cpuUsage" in failure["message"]
         kept = obj["status"]["rightsizing"]
         assert kept["containers"] == fresh["containers"] and kept["error"]
+    finally:
+        for name, labels in published:
+            exporter.remove(name, labels)
+
+
+def test_a_restart_does_not_ask_early(
+    operator, kubeconfig, namespace, custom_objects, apps_v1, exporter, prometheus
+):
+    """When the advice was computed is in status: a new operator waits for the recheck."""
+    published = _publish(exporter, namespace)
+    try:
+        prometheus.wait_for(f'{REQUESTS}{{namespace="{namespace}"}}', lambda r: len(r) == 4)
+        deployment(apps_v1, namespace, "web", 2)
+        apply(kubeconfig, namespace, _policy())
+        advice = eventually(
+            lambda: _advice(custom_objects, namespace), lambda a: a.get("containers")
+        )
+        exporter.set(MEMORY, 600 * MI, {"namespace": namespace, "pod": PODS[0], "container": "app"})
+        prometheus.wait_for(f"max({MEMORY}{{namespace='{namespace}'}}) > {500 * MI}")
+        operator.restart()
+        # an evaluation of the new operator records this; it must not have asked again
+        apps_v1.patch_namespaced_deployment_scale("web", namespace, {"spec": {"replicas": 3}})
+        wait_history(
+            custom_objects, namespace, "web", lambda h: any(e[1:] == (3, EXTERNAL) for e in h)
+        )
+        assert _advice(custom_objects, namespace) == advice
     finally:
         for name, labels in published:
             exporter.remove(name, labels)
