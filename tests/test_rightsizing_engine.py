@@ -116,9 +116,17 @@ def test_no_prices_no_cost_and_no_series_no_containers():
     assert advise(Rightsizing(), _answers(), 1, 1, NOW).containers == []
 
 
-def test_series_without_a_container_label_are_left_out_and_the_highest_pod_wins():
-    series = [({"container": "app"}, 0.2), ({"container": "app"}, 0.3), ({"pod": "x"}, 9.0)]
-    assert by_container(series) == {"app": 0.3}
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [([0.2, 0.3, 0.1], 0.3), ([math.nan, 0.2], 0.2), ([0.2, math.nan], 0.2), ([1e300], 1e300)],
+)
+def test_the_highest_pod_wins_and_nan_only_when_all_are(values, expected):
+    assert by_container([({"container": "app"}, v) for v in values]) == {"app": expected}
+    assert math.isnan(by_container([({"container": "app"}, math.nan)])["app"])
+
+
+def test_series_without_a_container_label_are_left_out():
+    assert by_container([({"pod": "x"}, 9.0), ({"container": ""}, 1.0)]) == {}
 
 
 @pytest.mark.parametrize(

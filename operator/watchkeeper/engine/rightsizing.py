@@ -89,11 +89,12 @@ def queries(spec: Rightsizing, namespace: str, target: TargetRef) -> dict[str, s
 
 
 def by_container(series: Iterable[Series]) -> dict[str, float]:
-    """One value per container label (the highest); series without one are left out."""
+    """One value per container label, the highest (NaN only when all are, as PromQL's max);
+    series without one are left out."""
     found: dict[str, float] = {}
     for labels, value in series:
         name = labels.get("container", "")
-        if name and not (name in found and found[name] >= value):
+        if name and (name not in found or math.isnan(found[name]) or value > found[name]):
             found[name] = value
     return found
 
@@ -116,9 +117,7 @@ def advise_resource(
     if usage is None:
         return ResourceAdvice(request=request, note=note)
     steps = math.ceil(usage * (1 + headroom) / unit.step - 1e-9)
-    recommended = max(unit.floor, steps * unit.step)
-    if unit is CPU:
-        recommended = round(recommended, 3)  # whole millicores, without float dust
+    recommended = max(unit.floor, round(steps * unit.step, 9))  # whole steps, no float dust
     saved = None
     if request is not None:
         saved = round((request - recommended) * replicas * HOURS_PER_DAY / unit.per_hour, 3)
