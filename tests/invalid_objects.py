@@ -362,6 +362,21 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
         "spec.schedules[0].minReplicas",
     ),
     (
+        "scaling-rightsizing-percentile",
+        _with(_SCALING, rightsizing={"percentile": 1.5}),
+        "spec.rightsizing.percentile",
+    ),
+    (
+        "scaling-rightsizing-resolution-beyond-lookback",
+        _with(_SCALING, rightsizing={"lookback": "5m", "resolution": "10m"}),
+        "spec.rightsizing.resolution",
+    ),
+    (
+        "scaling-rightsizing-recheck-too-often",
+        _with(_SCALING, rightsizing={"recheckInterval": "10s"}),
+        "spec.rightsizing.recheckInterval",
+    ),
+    (
         "escalation-scale-floor-int32",
         _with(_ESCALATION, steps=[{"after": "0s", "actions": [_scale_action(2**31)]}]),
         "spec.steps[0].actions[0].scale.minReplicas",

@@ -27,6 +27,7 @@ from .common import (
 from .prometheus_source import PrometheusSource
 from .scaling_behavior import Behavior, Combine, Preset
 from .scaling_limits import Floor, HoldScaleDown, Schedule, ScheduleStatus
+from .scaling_rightsizing import Rightsizing, RightsizingStatus
 
 HISTORY_LIMIT = 50
 
@@ -145,6 +146,9 @@ class Override(WatchkeeperModel):
 
 
 _WEIGHT_MESSAGE = "metrics[].weight applies only with combine: WeightedAverage"
+_LEGACY_MESSAGE = (
+    "preset HPALegacy is the HPA without spec.behavior: remove behavior or pick another preset"
+)
 
 
 class ScalingPolicySpec(SpecModel):
@@ -178,8 +182,7 @@ class ScalingPolicySpec(SpecModel):
         ),
         cel(
             "!has(self.behavior) || !has(self.preset) || self.preset != 'HPALegacy'",
-            "preset HPALegacy is the HPA without spec.behavior: remove behavior or pick "
-            "another preset",
+            _LEGACY_MESSAGE,
             ".behavior",
         ),
     )
@@ -238,6 +241,7 @@ class ScalingPolicySpec(SpecModel):
     prometheus: PrometheusSource | None = Field(
         default=None, description="Query another Prometheus than the operator-wide one."
     )
+    rightsizing: Rightsizing | None = Field(default=None, description="Advise requests.")
     dry_run: bool = Field(default=False, description="Compute and report, never patch.")
     suspend: bool = Field(default=False, description="Stop evaluating.")
 
@@ -261,10 +265,7 @@ class ScalingPolicySpec(SpecModel):
         if weighted and self.combine != Combine.WEIGHTED_AVERAGE:
             raise ValueError(_WEIGHT_MESSAGE)
         if self.preset == Preset.HPA_LEGACY and self.behavior is not None:
-            raise ValueError(
-                "preset HPALegacy is the HPA without spec.behavior: remove behavior or pick "
-                "another preset"
-            )
+            raise ValueError(_LEGACY_MESSAGE)
         for name, block in (("fallback", self.fallback), ("override", self.override)):
             replicas = block.replicas if block else None
             if replicas is not None and not self.min_replicas <= replicas <= self.max_replicas:
@@ -372,6 +373,7 @@ class ScalingPolicyStatus(WatchkeeperModel):
     schedule: ScheduleStatus | None = Field(
         default=None, description="What spec.schedules make of minReplicas now."
     )
+    rightsizing: RightsizingStatus | None = Field(default=None, description="Request advice.")
 
     def effective_min(self, min_replicas: int, max_replicas: int) -> int:
         """minReplicas raised by the highest floor, bounded by maxReplicas."""

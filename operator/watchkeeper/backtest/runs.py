@@ -23,6 +23,7 @@ from watchkeeper.backtest.manifests import (
     namespace_of,
 )
 from watchkeeper.backtest.report import alert_report
+from watchkeeper.backtest.rightsizing import AdviceHistory, rightsizing_advice
 from watchkeeper.backtest.scaling import ScalingAnswer, replay_scaling
 from watchkeeper.backtest.scaling_report import scaling_report
 from watchkeeper.prometheus.ranges import RangeFailure
@@ -93,11 +94,14 @@ def scaling_policy(
     namespace: str,
     replicas: int | None,
     plot_to: Path | None = None,
+    advice: AdviceHistory | None = None,
 ) -> dict[str, Any]:
     """Replay one ScalingPolicy over [start, end] from `replicas` (default: its minimum).
 
     Its grid is keyed by the policy's UID, as the scheduler keys it; a manifest without
-    one (not read from the cluster) gets a grid keyed by its namespace and name."""
+    one (not read from the cluster) gets a grid keyed by its namespace and name. With a
+    rightsizing block and `advice`, the report carries the advice at `end`, at the replica
+    count the replay ends with."""
     name, ns = name_of(doc), namespace_of(doc, namespace)
     try:
         spec = ScalingPolicySpec.model_validate(dict(doc.get("spec") or {}))
@@ -119,6 +123,10 @@ def scaling_policy(
         "interval": str(interval),
         "replicas": str(first),
     }
-    return scaling_report(
+    report = scaling_report(
         header("ScalingPolicy", doc, namespace, **window), spec, replay, failures, end
     )
+    if advice is not None and spec.rightsizing is not None:
+        final = replay.timeline[-1][1] if replay.timeline else first
+        report["rightsizing"] = rightsizing_advice(spec, advice, ns, end, final)
+    return report

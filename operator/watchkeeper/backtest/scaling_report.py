@@ -9,6 +9,7 @@ from typing import Any
 from watchkeeper.api.scalingpolicy import ScalingPolicySpec
 from watchkeeper.api.timestamps import format_time
 from watchkeeper.backtest.report import problems_text, spoken
+from watchkeeper.backtest.rightsizing import rightsizing_text
 from watchkeeper.backtest.scaling import ScalingReplay
 from watchkeeper.prometheus.ranges import RangeFailure
 
@@ -87,5 +88,6 @@ def scaling_text(report: dict[str, Any]) -> str:
         f"  at min for {spoken(s['secondsAtMin'])}, at max for {spoken(s['secondsAtMax'])}",
         f"  replica-hours: {s['replicaHours']:g}",
     ]
+    lines += rightsizing_text(report.get("rightsizing"))
     lines += problems_text(report["dataProblems"])
     return "\n".join(lines) + "\n"

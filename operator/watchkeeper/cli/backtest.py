@@ -76,6 +76,7 @@ def _backtest(args: argparse.Namespace) -> int:
     from watchkeeper.backtest import runs
     from watchkeeper.backtest.history import alert_answers, scaling_answers
     from watchkeeper.backtest.manifests import Bundle, ManifestError, documents
+    from watchkeeper.backtest.rightsizing import rightsizing_answers
     from watchkeeper.prometheus.ranges import RangeReader
 
     try:
@@ -85,6 +86,7 @@ def _backtest(args: argparse.Namespace) -> int:
             raise ValueError("no AlertPolicy or ScalingPolicy in the given manifests")
         reader = RangeReader(args.prometheus, progress=progress_bar())
         alerting, scaling = partial(alert_answers, reader), partial(scaling_answers, reader)
+        advice = partial(rightsizing_answers, reader)
         reports = []
         for index, doc in enumerate(bundle.policies):
             plot = plot_path(args.plot, index, doc) if args.plot else None
@@ -95,7 +97,7 @@ def _backtest(args: argparse.Namespace) -> int:
             else:
                 reports.append(
                     runs.scaling_policy(
-                        doc, scaling, start, end, args.namespace, args.replicas, plot
+                        doc, scaling, start, end, args.namespace, args.replicas, plot, advice
                     )
                 )
     except (ManifestError, ValueError) as error:

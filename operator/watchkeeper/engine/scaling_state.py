@@ -23,6 +23,7 @@ from watchkeeper.api.scalingpolicy import (
 from watchkeeper.api.timestamps import format_time, parse_time
 
 from .conditions import merge_condition
+from .rightsizing import RIGHTSIZING_AVAILABLE
 from .scaling_windows import Change, Sample, deciding
 
 ABLE_TO_SCALE = "AbleToScale"
@@ -31,7 +32,14 @@ SCALING_LIMITED = "ScalingLimited"
 FALLBACK_ACTIVE = "FallbackActive"
 TARGET_CONFLICT = "TargetConflict"
 SCALE_DOWN_HELD = "ScaleDownHeld"
-OWN_CONDITIONS = (ABLE_TO_SCALE, SCALING_ACTIVE, SCALING_LIMITED, FALLBACK_ACTIVE, TARGET_CONFLICT)
+OWN_CONDITIONS = (
+    ABLE_TO_SCALE,
+    SCALING_ACTIVE,
+    SCALING_LIMITED,
+    FALLBACK_ACTIVE,
+    TARGET_CONFLICT,
+    RIGHTSIZING_AVAILABLE,
+)
 
 TRUE, FALSE = ConditionStatus.TRUE, ConditionStatus.FALSE
 _WORRYING_ACTIVE_REASONS = {"FailedGetExternalMetric", "InvalidQuery"}

@@ -53,6 +53,7 @@ from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import Connection, PrometheusUnavailable, QueryRejected
 from watchkeeper.runtime.connections import resolve_connection
 from watchkeeper.runtime.metrics import count_scale_event, export_scaling, forget_scaling
+from watchkeeper.runtime.rightsizing import RightsizingClock
 from watchkeeper.runtime.scaling_limits import ScheduleClock, holding
 from watchkeeper.runtime.scheduler import Scheduler
 from watchkeeper.runtime.services import Services
@@ -183,6 +184,7 @@ class PolicyDaemon:
         """The resourceVersion of the last scale a write conflicted with: while the watch
         still shows it, the watch lags behind and /scale is read instead."""
         self.schedules = ScheduleClock()
+        self.rightsizing = RightsizingClock(service.services, namespace)
 
     async def evaluate_once(
         self, body: Mapping[str, Any], spec: ScalingPolicySpec, now: datetime
@@ -218,8 +220,9 @@ class PolicyDaemon:
             except ScaleError as failure:
                 error = str(failure)
         outcome = conclude(spec, previous, plan, error, now)
-        self.status = outcome.status
-        export_scaling(self.namespace, self.name, outcome.status)
+        generation = body["metadata"].get("generation")
+        self.status = await self.rightsizing.update(spec, outcome.status, generation, now)
+        export_scaling(self.namespace, self.name, self.status)
         if plan.action is not None and scale is not None and error is None:
             count_scale_event(self.namespace, self.name, plan.action.before, plan.action.after)
         await self._write()
