@@ -256,7 +256,9 @@ def _resolved_quietly(alert: Mapping[str, Any] | None, channel: str, member: Gro
     if parse_time(str(status["resolvedAt"])) < parse_time(member.since):
         return False
     owed = status.get("outbox") or []
-    return not any(o.get("channel") == channel and o.get("event") == NotificationEvent.RESOLVED for o in owed)
+    return not any(
+        o.get("channel") == channel and o.get("event") == NotificationEvent.RESOLVED for o in owed
+    )
 
 
 def _settled(flush: GroupFlush, outcome: DeliveryOutcome) -> GroupFlush:
