@@ -42,7 +42,7 @@ class LoadScript:
     low: float = 80.0
     high: float = 800.0
     idle: float = 60.0
-    ramp_up: float = 20.0
+    ramp_up: float = 10.0
     plateau: float = 90.0
     ramp_down: float = 30.0
 
