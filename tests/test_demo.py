@@ -5,8 +5,10 @@ rise, the new pods become Ready, the load per pod falls and the alert resolves."
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from kubernetes import client
 from kubernetes import config as kube_config
 
 from devenv import DevEnvError, LocalCluster, MetricsExporter, OperatorProcess
+from devenv.binaries import REPO_ROOT
 from devenv.demo import (
     DEPLOYMENT,
     LABELS,
@@ -27,6 +30,7 @@ from devenv.demo import (
 )
 from devenv.metrics import parse_metrics
 from tests.kubectl import kubectl
+from tests.test_first_hour import Terminal
 from tests.waiting import eventually
 
 SCRIPT = LoadScript(low=80, high=800, idle=6, ramp_up=10, plateau=60, ramp_down=10)
@@ -73,8 +77,8 @@ def test_the_load_per_pod_is_the_total_shared_by_ready_pods():
     )
 
 
-# From the first ramp to the end: 1 pod carries 800, +4 pods within 15 s (Balanced),
-# 5 s until they are Ready, the next step 15 s after the first, Ready 5 s later.
+# Each wait of the loop; the slowest is the second scale-up: 15 s after the first (Balanced
+# adds at most +4 pods or +100% per 15 s), its pods Ready 5 s later.
 LOOP_TIMEOUT = 60.0
 COMPRESSED = LoadScript(low=80, high=800, idle=2, ramp_up=2, plateau=600, ramp_down=2)
 
@@ -96,6 +100,9 @@ def test_the_demo_loop_closes(
     demo_api: client.ApiClient,
     exporter: MetricsExporter,
 ):
+    """manifests/demo/ as written, the driver on a compressed script (800/s after 4 s):
+    one pod carries 800/s, the alert fires, replicas rise to 8 or more and all become
+    Ready, the load per pod falls to 100 or less and the alert resolves."""
     apps, custom = client.AppsV1Api(demo_api), client.CustomObjectsApi(demo_api)
     kubectl(node_cluster.kubeconfig, "apply", "-f", str(MANIFESTS))
     lines: list[str] = []
@@ -138,3 +145,34 @@ def test_the_demo_loop_closes(
         client.CoreV1Api(demo_api).delete_namespace(NAMESPACE)
     assert any("plateau" in line for line in lines), lines
     assert TOTAL_METRIC not in exporter.exposition(), "the driver stops publishing when stopped"
+
+
+@pytest.mark.cluster
+@pytest.mark.prometheus
+def test_make_demo_runs_the_loop_and_stops_everything_on_ctrl_c():
+    """`make demo` on a terminal: it prints how to watch, the driver reports the demo's
+    pod Ready, and Ctrl-C stops every process it started, removes its files and exits 0."""
+    terminal = Terminal(["make", "--no-print-directory", "demo"], REPO_ROOT)
+    try:
+        eventually(lambda: terminal.output, lambda out: "ready pods  1" in out, timeout=180)
+    finally:
+        terminal.ctrl_c()
+        code = terminal.wait(timeout=60)
+    assert code == 0, terminal.output[-3000:]
+    assert "devenv: stopped" in terminal.output
+    assert "watch -n1 kubectl get scalingpolicies,alerts,pods -n demo" in terminal.output
+    match = re.search(r"export KUBECONFIG=(\S+)/cluster/kubeconfig", terminal.output)
+    assert match is not None, terminal.output
+    workdir = match.group(1)
+    assert not Path(workdir).exists()
+    assert not [cmdline for cmdline in _command_lines() if workdir in cmdline]
+
+
+def _command_lines() -> list[str]:
+    lines = []
+    for proc in Path("/proc").iterdir():
+        try:
+            lines.append((proc / "cmdline").read_bytes().decode(errors="replace"))
+        except OSError:
+            continue
+    return lines
