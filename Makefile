@@ -7,13 +7,16 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 APT_PACKAGES := prometheus prometheus-alertmanager
 TEST_WORKERS ?= 3 # each worker runs its own control plane, Prometheus and operator; a file stays on one worker
 
-.PHONY: test dev e2e crds lint lock wheel bootstrap venv system-packages kube-binaries kwok-binary helm-binary clean
+.PHONY: test dev demo e2e crds lint lock wheel bootstrap venv system-packages kube-binaries kwok-binary helm-binary clean
 
 test: bootstrap ## run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 dev: bootstrap ## a local API server + Prometheus, CRDs installed, operator in the foreground
 	$(BIN)/python -m devenv up
+
+demo: bootstrap ## the local environment on fake nodes with a simulated service that scales and alerts (README, Demo)
+	$(BIN)/python -m devenv demo
 
 e2e: venv helm-binary ## the end-to-end suite against an existing cluster: make e2e KUBECONFIG=path
 	@test -n "$(KUBECONFIG)" || { echo "make e2e: set KUBECONFIG=path/to/kubeconfig of the cluster to test"; exit 2; }

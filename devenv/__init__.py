@@ -8,7 +8,8 @@ Docker. Each component is a small class with ``start()``/``stop()``:
 - :class:`~devenv.prometheus.LocalPrometheus` -- Prometheus scraping that exporter;
 - :class:`~devenv.operator.OperatorProcess` -- ``python -m watchkeeper run`` against them.
 
-``python -m devenv up`` wires them all together for manual use.
+``python -m devenv up`` wires them all together for manual use; ``python -m devenv demo``
+adds fake nodes and the closed-loop demo of :mod:`devenv.demo`.
 """
 
 from devenv.cluster import LocalCluster
