@@ -472,6 +472,11 @@ INVALID: list[tuple[str, dict[str, Any], str]] = [
     ("inhibit-no-source", _with(_INHIBIT, sourceMatchers=[]), "spec.sourceMatchers"),
     ("inhibit-bad-target", _with(_INHIBIT, targetMatchers=["a=~)"]), "spec.targetMatchers[0]"),
     ("inhibit-bad-equal", _with(_INHIBIT, equal=["no-de"]), "spec.equal[0]"),
+    (
+        "inhibit-target-matches-everything",
+        _with(_INHIBIT, targetMatchers=["pod=~.*"]),
+        "spec.targetMatchers",
+    ),
     ("times-no-intervals", _with(_TIMES, intervals=[]), "spec.intervals"),
     (
         "times-unknown-zone",

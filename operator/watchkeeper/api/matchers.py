@@ -129,8 +129,17 @@ EMPTY_MATCH_MESSAGE = (
     "at least one matcher must not match the empty string, or the silence would mute "
     "every alert (e.g. service=checkout, not service=~.*)"
 )
+
+
+def _not_everything(matchers: list[str]) -> list[str]:
+    if all(matches_empty(Matcher.parse(m)) for m in matchers):
+        raise ValueError(EMPTY_MATCH_MESSAGE)
+    return matchers
+
+
 MatcherList = Annotated[
     list[MatcherText],
+    AfterValidator(_not_everything),
     Field(
         json_schema_extra={"x-kubernetes-validations": [cel(EMPTY_MATCH_RULE, EMPTY_MATCH_MESSAGE)]}
     ),

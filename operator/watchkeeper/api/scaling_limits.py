@@ -4,10 +4,10 @@ selected with the matchers of Silences and InhibitRules, `api/matchers.py`)."""
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from .common import INT32_MAX, ObjectName, WatchkeeperModel
-from .matchers import EMPTY_MATCH_MESSAGE, Matcher, MatcherList, matches_empty
+from .matchers import MatcherList
 
 
 class AlertSelector(WatchkeeperModel):
@@ -20,13 +20,6 @@ class AlertSelector(WatchkeeperModel):
         "satisfy; the labels include alertname, severity and its AlertPolicy's labels, e.g. "
         "[team=checkout, severity=~Critical|Emergency].",
     )
-
-    @field_validator("matchers")
-    @classmethod
-    def _not_everything(cls, matchers: list[str]) -> list[str]:
-        if all(matches_empty(Matcher.parse(m)) for m in matchers):
-            raise ValueError(EMPTY_MATCH_MESSAGE)
-        return matchers
 
 
 class HoldScaleDown(WatchkeeperModel):

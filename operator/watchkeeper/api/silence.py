@@ -6,7 +6,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from .common import (
     Between,
@@ -21,7 +21,7 @@ from .common import (
     cel,
     conditions_field,
 )
-from .matchers import EMPTY_MATCH_MESSAGE, Matcher, MatcherList, matches_empty
+from .matchers import MatcherList
 from .timestamps import parse_time
 
 SILENCED_BY_FIELD = "silencedBy"
@@ -64,13 +64,6 @@ class SilenceSpec(SpecModel):
     )
     created_by: str = Field(min_length=1, max_length=253, description="Who silences.")
     comment: str = Field(default="", max_length=4096, description="Why.")
-
-    @field_validator("matchers")
-    @classmethod
-    def _not_everything(cls, matchers: list[str]) -> list[str]:
-        if all(matches_empty(Matcher.parse(m)) for m in matchers):
-            raise ValueError(EMPTY_MATCH_MESSAGE)
-        return matchers
 
     @model_validator(mode="after")
     def _check_order(self) -> Self:
