@@ -18,33 +18,26 @@ DEFAULT_CPU_REQUESTS = _REQUESTS + ', resource="cpu"}'
 DEFAULT_MEMORY_REQUESTS = _REQUESTS + ', resource="memory"}'
 
 
+Query = Annotated[str, Field(min_length=1, max_length=4096)]
+"""A PromQL template of the advice."""
+
+
 class RightsizingQueries(WatchkeeperModel):
     """PromQL returning one series per pod and container (with a `container` label), in
     cores and bytes. `{{ namespace }}` becomes the policy's namespace and `{{ pods }}` a
     regular expression matching the target's pod names."""
 
-    cpu_usage: str = Field(
-        default=DEFAULT_CPU_USAGE,
-        min_length=1,
-        max_length=4096,
-        description="CPU used, in cores (cAdvisor).",
+    cpu_usage: Query = Field(
+        default=DEFAULT_CPU_USAGE, description="CPU used, in cores (cAdvisor)."
     )
-    memory_usage: str = Field(
-        default=DEFAULT_MEMORY_USAGE,
-        min_length=1,
-        max_length=4096,
-        description="Memory used, in bytes (cAdvisor).",
+    memory_usage: Query = Field(
+        default=DEFAULT_MEMORY_USAGE, description="Memory used, in bytes (cAdvisor)."
     )
-    cpu_requests: str = Field(
-        default=DEFAULT_CPU_REQUESTS,
-        min_length=1,
-        max_length=4096,
-        description="CPU requested, in cores (kube-state-metrics).",
+    cpu_requests: Query = Field(
+        default=DEFAULT_CPU_REQUESTS, description="CPU requested, in cores (kube-state-metrics)."
     )
-    memory_requests: str = Field(
+    memory_requests: Query = Field(
         default=DEFAULT_MEMORY_REQUESTS,
-        min_length=1,
-        max_length=4096,
         description="Memory requested, in bytes (kube-state-metrics).",
     )
 
