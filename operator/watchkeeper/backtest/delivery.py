@@ -11,7 +11,6 @@ from datetime import datetime
 
 from watchkeeper.api.alert import NotificationEvent, Obligation, Outcome
 from watchkeeper.api.notificationchannel import NotificationChannelSpec
-from watchkeeper.api.timestamps import parse_time
 from watchkeeper.engine.alerts import Instance
 from watchkeeper.engine.channelfilter import FOLLOW_UPS, skip_reason
 from watchkeeper.engine.escalation import AlertView, Chain, advance, position_of, saved_form
@@ -149,14 +148,9 @@ class Outlets:
         assert self.chain is not None
         policy, chain = self.chain
         since = instance.firing_since
-        view = AlertView(
-            state=instance.state,
-            severity=instance.severity,
-            firing_since=since,
-            severity_changed_at=instance.severity_changed_at,
-            acknowledged_at=parse_time(ledger.acknowledged.time) if ledger.acknowledged else None,
+        decision = advance(
+            chain, position_of(ledger.escalation, since), AlertView.of(instance, ledger), now
         )
-        decision = advance(chain, position_of(ledger.escalation, since), view, now)
         if decision.position is None:
             return ledger
         severity = instance.severity.value if instance.severity else None

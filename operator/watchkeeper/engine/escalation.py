@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 from watchkeeper.api.alert import AlertState, EscalationProgress, StepRun
 from watchkeeper.api.common import Severity
 from watchkeeper.api.escalationpolicy import EscalationPolicySpec, ScaleAction
-from watchkeeper.api.timestamps import format_time
+from watchkeeper.api.timestamps import format_time, parse_time
+from watchkeeper.engine.alerts import Instance
+from watchkeeper.engine.notifications import Ledger
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,18 @@ class AlertView:
     firing_since: datetime | None
     severity_changed_at: datetime | None
     acknowledged_at: datetime | None
+
+    @classmethod
+    def of(cls, instance: Instance, ledger: Ledger) -> AlertView:
+        """The view of an alert's state and its ledger's acknowledgement."""
+        ack = ledger.acknowledged
+        return cls(
+            state=instance.state,
+            severity=instance.severity,
+            firing_since=instance.firing_since,
+            severity_changed_at=instance.severity_changed_at,
+            acknowledged_at=parse_time(ack.time) if ack else None,
+        )
 
 
 @dataclass(frozen=True)

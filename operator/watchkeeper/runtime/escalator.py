@@ -17,7 +17,7 @@ from watchkeeper.api import ESCALATION_POLICY, SCALING_POLICY
 from watchkeeper.api.alert import ESCALATION_LABEL, AlertState, NotificationEvent
 from watchkeeper.api.escalationpolicy import EscalationPolicySpec
 from watchkeeper.api.scaling_limits import Floor
-from watchkeeper.api.timestamps import format_time, parse_time
+from watchkeeper.api.timestamps import format_time
 from watchkeeper.engine.escalation import AlertView, Chain, advance, position_of, saved_form
 from watchkeeper.engine.notifications import Notice, owe
 from watchkeeper.runtime.acknowledgement import clear_acknowledgement
@@ -65,14 +65,9 @@ class Escalator:
         """Advance the alert's escalation; owe the pages of the steps that fell due."""
         instance, ledger = record.instance, record.ledger
         since = instance.firing_since
-        view = AlertView(
-            state=instance.state,
-            severity=instance.severity,
-            firing_since=since,
-            severity_changed_at=instance.severity_changed_at,
-            acknowledged_at=parse_time(ledger.acknowledged.time) if ledger.acknowledged else None,
+        decision = advance(
+            chain, position_of(ledger.escalation, since), AlertView.of(instance, ledger), now
         )
-        decision = advance(chain, position_of(ledger.escalation, since), view, now)
         position = decision.position
         if position is None:
             return
