@@ -8,8 +8,8 @@ from __future__ import annotations
 import pytest
 from kubernetes import client
 
-from tests.kubectl import kubectl
-from tests.test_scalingpolicy import SCALED_OBJECT_CRD, deployment, replicas
+from tests.keda import scaled_object, scaled_objects_served
+from tests.test_scalingpolicy import deployment, replicas
 from watchkeeper.api.scalingpolicy import TargetRef
 from watchkeeper.kube.scale import ScaleClaimed, Scales
 
@@ -45,22 +45,12 @@ async def test_a_write_is_refused_when_a_scaled_object_scales_the_target(
     api_client: client.ApiClient, apps_v1: client.AppsV1Api, kubeconfig, namespace: str
 ) -> None:
     deployment(apps_v1, namespace, "web", 2)
-    kubectl(kubeconfig, "apply", "-f", "-", manifest=SCALED_OBJECT_CRD)
-    try:
-        kubectl(kubeconfig, "wait", "--for=condition=Established", "crd/scaledobjects.keda.sh")
-        scaled = {
-            "apiVersion": "keda.sh/v1alpha1",
-            "kind": "ScaledObject",
-            "metadata": {"name": "web-keda"},
-            "spec": {"scaleTargetRef": {"name": "web"}, "triggers": []},  # kind defaults
-        }
+    with scaled_objects_served(kubeconfig):
         client.CustomObjectsApi(api_client).create_namespaced_custom_object(
-            "keda.sh", "v1alpha1", namespace, "scaledobjects", scaled
+            "keda.sh", "v1alpha1", namespace, "scaledobjects", scaled_object("web-keda", "web")
         )
         scales = Scales(api_client)
         scale = await scales.get(namespace, TARGET)
         with pytest.raises(ScaleClaimed, match="ScaledObject web-keda already scales it"):
             await scales.set_replicas(namespace, TARGET, scale, 5)
         assert replicas(apps_v1, namespace, "web") == 2
-    finally:
-        kubectl(kubeconfig, "delete", "crd", "scaledobjects.keda.sh", "--wait=true")

@@ -15,6 +15,7 @@ import pytest
 from kubernetes import client
 
 from devenv.metrics import api_requests
+from tests.keda import scaled_object, scaled_objects_served
 from tests.kubectl import ALLOW_SCALING, create_secret, kubectl
 from tests.waiting import condition, eventually, get_object
 
@@ -362,51 +363,18 @@ def test_refuses_a_target_another_autoscaler_scales(
     assert history(custom_objects, namespace, "second") == []
 
 
-SCALED_OBJECT_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "scaledobjects.keda.sh"},
-    "spec": {
-        "group": "keda.sh",
-        "scope": "Namespaced",
-        "names": {"kind": "ScaledObject", "plural": "scaledobjects", "singular": "scaledobject"},
-        "versions": [
-            {
-                "name": "v1alpha1",
-                "served": True,
-                "storage": True,
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "x-kubernetes-preserve-unknown-fields": True,
-                    }
-                },
-            }
-        ],
-    },
-}
-
-
 def test_refuses_a_target_a_keda_scaled_object_scales(
     operator, kubeconfig, namespace, custom_objects, apps_v1, exporter
 ):
     metric = "wk_sp_keda"
     exporter.set(metric, 600)
     deployment(apps_v1, namespace, "web", 2)
-    kubectl(kubeconfig, "apply", "-f", "-", manifest=SCALED_OBJECT_CRD)
-    try:
-        kubectl(kubeconfig, "wait", "--for=condition=Established", "crd/scaledobjects.keda.sh")
-        scaled = {
-            "apiVersion": "keda.sh/v1alpha1",
-            "kind": "ScaledObject",
-            "metadata": {"name": "web-keda"},
-            "spec": {"scaleTargetRef": {"name": "web"}, "triggers": []},  # kind defaults
-        }
-        apply(kubeconfig, namespace, scaled, scaling_policy("web", metric))
+    with scaled_objects_served(kubeconfig):
+        apply(
+            kubeconfig, namespace, scaled_object("web-keda", "web"), scaling_policy("web", metric)
+        )
         wait_condition(custom_objects, namespace, "web", "TargetConflict", "ScaledObjectFound")
         assert replicas(apps_v1, namespace, "web") == 2
-    finally:
-        kubectl(kubeconfig, "delete", "crd", "scaledobjects.keda.sh", "--wait=true")
     wait_replicas(apps_v1, namespace, "web", 6)  # the kind is not served any more: no conflict
 
 
