@@ -26,10 +26,9 @@ from .common import (
 )
 from .prometheus_source import PrometheusSource
 from .scaling_behavior import Behavior, Combine, Preset
+from .scaling_budget import BUDGET_NEEDS_COST, BUDGET_RULE, Budget, BudgetStatus, Cost
+from .scaling_history import HISTORY_LIMIT, Recommendation, ReplicaChange, ScaleEvent
 from .scaling_limits import Floor, HoldScaleDown, Schedule, ScheduleStatus
-
-HISTORY_LIMIT = 50
-
 
 # `version` or `group/version`: a DNS subdomain group and a DNS label version (v1, v2beta1).
 _API_VERSION_PATTERN = (
@@ -182,6 +181,7 @@ class ScalingPolicySpec(SpecModel):
             "another preset",
             ".behavior",
         ),
+        BUDGET_RULE,
     )
 
     target_ref: TargetRef = Field(description="The workload to scale.")
@@ -235,6 +235,10 @@ class ScalingPolicySpec(SpecModel):
         max_length=16,
         description="Raise minReplicas while TimeIntervals are active (the highest applies).",
     )
+    cost: Cost | None = Field(default=None, description="What a replica costs.")
+    budget: Budget | None = Field(
+        default=None, description="What the replicas may cost: caps them (needs cost)."
+    )
     prometheus: PrometheusSource | None = Field(
         default=None, description="Query another Prometheus than the operator-wide one."
     )
@@ -265,6 +269,8 @@ class ScalingPolicySpec(SpecModel):
                 "preset HPALegacy is the HPA without spec.behavior: remove behavior or pick "
                 "another preset"
             )
+        if self.budget is not None and self.cost is None:
+            raise ValueError(BUDGET_NEEDS_COST)
         for name, block in (("fallback", self.fallback), ("override", self.override)):
             replicas = block.replicas if block else None
             if replicas is not None and not self.min_replicas <= replicas <= self.max_replicas:
@@ -301,35 +307,6 @@ class MetricStatus(WatchkeeperModel):
     prediction: MetricPrediction | None = Field(
         default=None, description="The forecast, when predictive mode is on."
     )
-
-
-class Recommendation(WatchkeeperModel):
-    """A replica recommendation kept for the stabilization window."""
-
-    time: str = Field(description="When this count was last recommended (RFC 3339).")
-    replicas: int = Field(description="Recommended replicas.")
-
-
-class ReplicaChange(WatchkeeperModel):
-    """A change of replicas that the behaviour's rate limits count."""
-
-    time: str = Field(description="When (RFC 3339).")
-    change: int = Field(description="Replicas added (positive) or removed (negative).")
-    outdated: bool = Field(
-        default=False,
-        description="Older than its direction's longest period when the next change of that "
-        "direction was made: its slot is reused by the next one (a period that grows still "
-        "counts it, as the HPA does).",
-    )
-
-
-class ScaleEvent(WatchkeeperModel):
-    """A change of replicas."""
-
-    time: str = Field(description="When (RFC 3339).")
-    from_: int = Field(alias="from", description="Replicas before.")
-    to: int = Field(description="Replicas after.")
-    reason: str = Field(description="Why.")
 
 
 class ScalingPolicyStatus(WatchkeeperModel):
@@ -371,6 +348,9 @@ class ScalingPolicyStatus(WatchkeeperModel):
     )
     schedule: ScheduleStatus | None = Field(
         default=None, description="What spec.schedules make of minReplicas now."
+    )
+    budget: BudgetStatus | None = Field(
+        default=None, description="Spend against spec.budget (with spec.cost)."
     )
 
     def effective_min(self, min_replicas: int, max_replicas: int) -> int:

@@ -13,13 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from watchkeeper.api.common import Condition, ConditionStatus
-from watchkeeper.api.scalingpolicy import (
-    HISTORY_LIMIT,
-    Recommendation,
-    ReplicaChange,
-    ScaleEvent,
-    ScalingPolicyStatus,
-)
+from watchkeeper.api.scaling_history import HISTORY_LIMIT, Recommendation, ReplicaChange, ScaleEvent
+from watchkeeper.api.scalingpolicy import ScalingPolicyStatus
 from watchkeeper.api.timestamps import format_time, parse_time
 
 from .conditions import merge_condition
