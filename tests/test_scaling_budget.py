@@ -9,11 +9,117 @@ from typing import Any
 import pytest
 
 from tests.kubectl import kubectl
-from tests.test_scalingpolicy import scaling_policy
+from tests.test_scalingpolicy import (
+    apply,
+    deployment,
+    replicas,
+    scaling_policy,
+    status,
+    wait_condition,
+    wait_event,
+    wait_replicas,
+)
+from tests.waiting import condition, eventually
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
 COST = {"perReplicaHourly": "0.5"}
+LOAD, SPEND = "wk_budget_load", "wk_budget_spend"
+FAST = {"scaleDown": {"stabilizationWindow": "0s"}}
+
+
+def test_the_budget_caps_the_replicas_and_min_replicas_wins(
+    operator, kubeconfig, namespace, custom_objects, apps_v1, core_v1, exporter
+):
+    exporter.set(LOAD, 600)  # 6 replicas' worth at 100 each
+    deployment(apps_v1, namespace, "web", 3)
+    budget = {"hourly": "2", "warnings": [50, 90]}  # 4 replicas at 0.5 an hour
+    try:
+        apply(
+            kubeconfig,
+            namespace,
+            scaling_policy("web", LOAD, behavior=FAST, cost=COST, budget=budget),
+        )
+        capped = wait_condition(custom_objects, namespace, "web", "BudgetLimited", "CappedByBudget")
+        expected = "capped by budget: 6 → 4; the budget pays for 4 replicas"
+        assert condition(capped, "BudgetLimited")["message"] == expected
+        assert condition(capped, "BudgetLimited")["status"] == "True"
+        assert replicas(apps_v1, namespace, "web") == 4
+        assert wait_event(core_v1, namespace, "web", "CappedByBudget")[:2] == (
+            "Normal",
+            "CappedByBudget",
+        )
+        rescale = wait_event(core_v1, namespace, "web", "SuccessfulRescale")
+        assert rescale[2] == "New size: 4; reason: capped by budget: 6 → 4"
+        shown = status(custom_objects, namespace, "web")
+        assert shown["desiredReplicas"] == 4
+        assert shown["budget"] == {
+            "perReplicaHourly": "0.5",
+            "spendPerHour": "2",
+            "budgetPerHour": "2",
+            "percentUsed": 100.0,
+            "maxReplicas": 4,
+            "cappedFrom": 6,
+            "cappedTo": 4,
+            "warnings": [50, 90],
+        }
+
+        exporter.set(LOAD, 300)  # 3 replicas: within the budget again
+        wait_replicas(apps_v1, namespace, "web", 3, timeout=40)
+        within = wait_condition(custom_objects, namespace, "web", "BudgetLimited", "WithinBudget")
+        assert condition(within, "BudgetLimited")["status"] == "False"
+        assert wait_event(core_v1, namespace, "web", "WithinBudget")[0] == "Normal"
+        shown = eventually(
+            lambda: status(custom_objects, namespace, "web")["budget"],
+            lambda b: b.get("cappedFrom") is None,
+        )
+        assert (shown["spendPerHour"], shown["percentUsed"], shown["warnings"]) == (
+            "1.5",
+            75.0,
+            [50],
+        )
+
+        apply(
+            kubeconfig,
+            namespace,
+            scaling_policy("web", LOAD, behavior=FAST, minReplicas=5, cost=COST, budget=budget),
+        )
+        wait_replicas(apps_v1, namespace, "web", 5)
+        small = wait_condition(custom_objects, namespace, "web", "BudgetLimited", "BudgetTooSmall")
+        assert condition(small, "BudgetLimited")["message"] == (
+            "the budget pays for 4 replicas, fewer than minReplicas 5: minReplicas wins and "
+            "the budget cannot be met"
+        )
+        assert wait_event(core_v1, namespace, "web", "BudgetTooSmall")[0] == "Warning"
+    finally:
+        exporter.remove(LOAD)
+
+
+def test_a_cost_query_is_divided_by_the_current_replicas(
+    operator, kubeconfig, namespace, custom_objects, apps_v1, exporter
+):
+    exporter.set(LOAD, 400)
+    exporter.set(SPEND, 3)  # what the 4 replicas cost an hour, as OpenCost would say
+    deployment(apps_v1, namespace, "web", 4)
+    cost = {"query": f"sum({SPEND})"}
+    try:
+        apply(
+            kubeconfig,
+            namespace,
+            scaling_policy("web", LOAD, cost=cost, budget={"monthly": "4380"}),  # 6 an hour
+        )
+        within = wait_condition(custom_objects, namespace, "web", "BudgetLimited", "WithinBudget")
+        assert condition(within, "BudgetLimited")["message"] == "the budget pays for 8 replicas"
+        shown = status(custom_objects, namespace, "web")["budget"]
+        assert (shown["perReplicaHourly"], shown["budgetPerHour"], shown["percentUsed"]) == (
+            "0.75",
+            "6",
+            50.0,
+        )
+        assert replicas(apps_v1, namespace, "web") == 4
+    finally:
+        for metric in (LOAD, SPEND):
+            exporter.remove(metric)
 
 
 @pytest.mark.parametrize(

@@ -272,7 +272,7 @@ class PolicyDaemon:
                 scale = await self.scales.get(self.namespace, spec.target_ref)
         except ScaleError as failure:
             return Observation(now, generation, scale_error=str(failure)), None, False
-        readings, forecasts = await self._query(spec, now)
+        readings, forecasts, cost = await self._query(spec, now)
         status_replicas, selector = scale_status(scale, workload)
         ready, pods_error = None, ""
         if selector is not None:  # the HPA's ready pods: through the /scale selector
@@ -288,25 +288,32 @@ class PolicyDaemon:
             pods_error=pods_error,
             readings=readings,
             forecasts=forecasts,
+            cost=cost,
             holding=holding(services, self.namespace, spec),
         )
         return observation, scale, workload is not None
 
     async def _query(
         self, spec: ScalingPolicySpec, now: datetime
-    ) -> tuple[dict[str, Reading], dict[str, Forecast]]:
-        """Every metric's value and, with predictive on, its forecasts, concurrently."""
+    ) -> tuple[dict[str, Reading], dict[str, Forecast], Reading | None]:
+        """Every metric's value, the cost query's and, with predictive on, the metrics'
+        forecasts, concurrently."""
+        cost_query = spec.cost.query if spec.cost else None
         try:
             conn = await resolve_connection(self.kube, self.config, self.namespace, spec.prometheus)
         except SecretUnavailable as failure:
             unread = Reading(error=str(failure))
-            return {m.name: unread for m in spec.metrics}, {}
+            return {m.name: unread for m in spec.metrics}, {}, unread if cost_query else None
         values = [self._read(conn, m.query, now) for m in spec.metrics]
+        if cost_query:
+            values.append(self._read(conn, cost_query, now))
+        answers = await asyncio.gather(*values)
         names = [m.name for m in spec.metrics]
-        readings = dict(zip(names, await asyncio.gather(*values), strict=True))
+        readings = dict(zip(names, answers[: len(names)], strict=True))
+        cost = answers[-1] if cost_query else None
         predictive = spec.predictive
         if predictive is None or predictive.mode == PredictiveMode.OFF:
-            return readings, {}
+            return readings, {}, cost
         horizon = predictive.horizon.delta
         step = spec.evaluation_interval.delta
         exprs = [
@@ -321,7 +328,7 @@ class PolicyDaemon:
             m.name: Forecast(ahead=answers[i], past=answers[count + i])
             for i, m in enumerate(spec.metrics)
         }
-        return readings, forecasts
+        return readings, forecasts, cost
 
     async def _read(self, conn: Connection, expr: str, at: datetime) -> Reading:
         try:
