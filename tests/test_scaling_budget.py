@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.kubectl import kubectl
+from tests.alerting import alerts, wait_states
+from tests.kubectl import kubectl, watchkeeper_object
 from tests.test_scalingpolicy import (
     apply,
     deployment,
@@ -91,6 +92,54 @@ def test_the_budget_caps_the_replicas_and_min_replicas_wins(
             "the budget cannot be met"
         )
         assert wait_event(core_v1, namespace, "web", "BudgetTooSmall")[0] == "Warning"
+    finally:
+        exporter.remove(LOAD)
+
+
+def test_budget_warnings_are_alerts_that_notify_and_resolve(
+    operator, kubeconfig, namespace, custom_objects, apps_v1, core_v1, exporter, receiver
+):
+    exporter.set(LOAD, 400)
+    deployment(apps_v1, namespace, "web", 4)
+    hook = watchkeeper_object(
+        "NotificationChannel",
+        "budget-hook",
+        {
+            "type": "Webhook",
+            "webhook": {"url": f"{receiver.url}/budget"},
+            "rateLimit": {"max": 100, "per": "1m"},
+        },
+    )
+    budget = {"hourly": "5", "routing": {"channels": ["budget-hook"]}}  # 10 replicas
+    policy = scaling_policy("web", LOAD, behavior=FAST, cost=COST, budget=budget)
+    try:
+        apply(kubeconfig, namespace, hook, policy)
+        wait_condition(custom_objects, namespace, "web", "BudgetLimited", "WithinBudget")
+        assert status(custom_objects, namespace, "web")["budget"]["percentUsed"] == 40.0
+        assert alerts(custom_objects, namespace, "web") == []
+
+        exporter.set(LOAD, 800)  # 8 replicas: 80% of the budget
+        wait_replicas(apps_v1, namespace, "web", 8)
+        [firing] = wait_states(custom_objects, namespace, "web", [("Firing", "Warning")])
+        assert firing["metadata"]["ownerReferences"][0]["kind"] == "ScalingPolicy"
+        shown = firing["status"]
+        assert shown["labels"] == {"budget_percent": "75"}
+        assert shown["summary"] == "ScalingPolicy web spends 80.0% of its budget (warning at 75%)"
+        [sent] = receiver.wait_for(1, "/budget")
+        message = sent.json()
+        assert message["status"] == "firing"
+        assert message["alerts"][0]["labels"]["alertname"] == "BudgetWarning"
+        event = wait_event(core_v1, namespace, "web", "Firing")
+        assert event[0] == "Warning" and firing["metadata"]["name"] in event[2]
+
+        exporter.set(LOAD, 1000)  # 10 replicas: 100%, the 90% warning fires too
+        wait_states(custom_objects, namespace, "web", [("Firing", "Warning")] * 2)
+        exporter.set(LOAD, 500)  # 5 replicas: 50%, both resolve
+        wait_states(custom_objects, namespace, "web", [("Resolved", "Warning")] * 2, timeout=40)
+        eventually(
+            lambda: [r.json()["status"] for r in receiver.to("/budget")],
+            lambda found: found.count("resolved") == 2,
+        )
     finally:
         exporter.remove(LOAD)
 

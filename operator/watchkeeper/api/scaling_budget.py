@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PlainSerializer, WithJsonSchema, field_validator
 
+from .alertpolicy import Routing
 from .common import WatchkeeperModel, cel
 
 HOURS_PER_MONTH = Decimal(730)
@@ -82,9 +83,14 @@ class Budget(WatchkeeperModel):
     warnings: list[Annotated[int, Field(ge=1, le=100)]] = Field(
         default_factory=lambda: list(DEFAULT_WARNINGS),
         max_length=10,
-        description="Percentages of the budget whose crossing status.budget reports, in any "
-        "order, each once.",
+        description="Percentages of the budget, in any order, each once: while the spend "
+        "reaches one, a Warning Alert of the policy fires (it resolves below).",
         json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+    routing: Routing | None = Field(
+        default=None,
+        description="Where the warning Alerts' notifications go, as an AlertPolicy's routing; "
+        "unset: nowhere (the Alerts still show).",
     )
 
     @field_validator("warnings")

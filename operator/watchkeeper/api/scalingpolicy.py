@@ -246,12 +246,15 @@ class ScalingPolicySpec(SpecModel):
     suspend: bool = Field(default=False, description="Stop evaluating.")
 
     def references(self) -> list[ObjectReference]:
-        """The workload this policy scales and the TimeIntervals of its schedules."""
+        """The workload this policy scales, the TimeIntervals of its schedules and what the
+        routing of its budget warnings names."""
         ref = self.target_ref
         names = dict.fromkeys(n for s in self.schedules for n in s.time_intervals)
+        routing = self.budget.routing if self.budget else None
         return [
             ObjectReference(ref.kind, ref.name, ref.api_version, needs_scale=True),
             *(ObjectReference("TimeInterval", n) for n in names),
+            *(routing.references() if routing else ()),
         ]
 
     @model_validator(mode="after")

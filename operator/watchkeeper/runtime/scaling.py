@@ -54,6 +54,7 @@ from watchkeeper.prometheus.client import Connection, PrometheusUnavailable, Que
 from watchkeeper.runtime.connections import resolve_connection
 from watchkeeper.runtime.metrics import count_scale_event, export_scaling, forget_scaling
 from watchkeeper.runtime.scaling_limits import ScheduleClock, holding
+from watchkeeper.runtime.scaling_warnings import BudgetWarnings
 from watchkeeper.runtime.scheduler import Scheduler
 from watchkeeper.runtime.services import Services
 from watchkeeper.runtime.workloads import scale_status
@@ -94,7 +95,7 @@ class ScalingService:
         try:
             spec = ScalingPolicySpec.model_validate(dict(body.get("spec") or {}))
         except ValidationError:  # the Ready condition says what is wrong
-            self.remove(namespace, name)
+            self._forget(namespace, name)
             return
         self._specs[key] = (generation, spec)
         ref = spec.target_ref
@@ -107,13 +108,18 @@ class ScalingService:
         self.scheduler.upsert(key, KIND, interval, run, offset_key=body["metadata"].get("uid"))
         self.scheduler.trigger(key)
 
-    def remove(self, namespace: str, name: str) -> None:
+    def _forget(self, namespace: str, name: str) -> PolicyDaemon | None:
         key = job_key(namespace, name)
         self.scheduler.remove(key)
         self._specs.pop(key, None)
-        self._daemons.pop(key, None)
         self._claim(key, name, None)
         forget_scaling(namespace, name)
+        return self._daemons.pop(key, None)
+
+    async def remove(self, namespace: str, name: str) -> None:
+        daemon = self._forget(namespace, name)
+        if daemon is not None:
+            await daemon.stop()
 
     def spec(self, key: str) -> ScalingPolicySpec | None:
         """The policy's spec as parsed, if it is valid."""
@@ -135,8 +141,11 @@ class ScalingService:
             self._target_of[key] = target
             self._claimants.setdefault(target, set()).add(name)
 
-    def stand_down(self) -> None:
-        self._daemons.clear()
+    async def stand_down(self) -> None:
+        """This replica stopped leading: forget the daemons (a later lead starts afresh)."""
+        daemons, self._daemons = list(self._daemons.values()), {}
+        for daemon in daemons:
+            await daemon.stop()
 
     async def _evaluate(self, namespace: str, name: str, key: str, due: datetime) -> None:
         body = self.services.objects.get(SCALING_POLICY, namespace, name)
@@ -183,6 +192,7 @@ class PolicyDaemon:
         """The resourceVersion of the last scale a write conflicted with: while the watch
         still shows it, the watch lags behind and /scale is read instead."""
         self.schedules = ScheduleClock()
+        self.warnings = BudgetWarnings(service.services, namespace, name)
 
     async def evaluate_once(
         self, body: Mapping[str, Any], spec: ScalingPolicySpec, now: datetime
@@ -223,9 +233,13 @@ class PolicyDaemon:
         if plan.action is not None and scale is not None and error is None:
             count_scale_event(self.namespace, self.name, plan.action.before, plan.action.after)
         await self._write()
+        await self.warnings.evaluate(self.body, spec, previous.budget, outcome.status.budget)
         for notice in outcome.notices:
             await self._post(notice)
         return spec.evaluation_interval.delta.total_seconds()
+
+    async def stop(self) -> None:
+        await self.warnings.stop()
 
     async def flush(self) -> None:
         """Write what has not been written yet (the operator is stopping)."""

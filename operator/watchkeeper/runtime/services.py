@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from watchkeeper.api import ALERT_POLICY
 from watchkeeper.engine.inhibition import InhibitRule
 from watchkeeper.engine.silences import Silence
 from watchkeeper.engine.templating import RenderAll
@@ -28,11 +29,12 @@ from watchkeeper.runtime.workloads import WorkloadIndex
 
 @dataclass(frozen=True)
 class PolicyRef:
-    """An AlertPolicy (or ScalingPolicy) by identity."""
+    """An AlertPolicy (or a ScalingPolicy, owner of its budget warnings) by identity."""
 
     namespace: str
     name: str
     uid: str
+    kind: str = ALERT_POLICY.kind
 
 
 @dataclass
