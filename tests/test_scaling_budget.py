@@ -20,7 +20,7 @@ from tests.test_scalingpolicy import (
     wait_event,
     wait_replicas,
 )
-from tests.waiting import condition, eventually
+from tests.waiting import condition, eventually, get_object
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
@@ -131,6 +131,15 @@ def test_budget_warnings_are_alerts_that_notify_and_resolve(
         assert message["alerts"][0]["labels"]["alertname"] == "BudgetWarning"
         event = wait_event(core_v1, namespace, "web", "Firing")
         assert event[0] == "Warning" and firing["metadata"]["name"] in event[2]
+        name = firing["metadata"]["name"]
+        ack = {"metadata": {"annotations": {"watchkeeper.io/ack": "alice"}}}
+        custom_objects.patch_namespaced_custom_object(
+            "watchkeeper.io", "v1alpha1", namespace, "alerts", name, ack
+        )
+        eventually(
+            lambda: get_object(custom_objects, "alerts", namespace, name)["status"],
+            lambda found: (found.get("acknowledged") or {}).get("by") == "alice",
+        )
 
         exporter.set(LOAD, 1000)  # 10 replicas: 100%, the 90% warning fires too
         wait_states(custom_objects, namespace, "web", [("Firing", "Warning")] * 2)

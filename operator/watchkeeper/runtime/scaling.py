@@ -1,14 +1,13 @@
 """ScalingPolicy: one scheduler job per policy evaluates it every evaluationInterval.
 
-Each evaluation observes (competing autoscalers, the target's /scale, the metrics and their
-forecasts), lets the engine decide, sets the replicas, applies its part of the status when
-something that matters changed (values that move at every evaluation wait for the
---status-heartbeat), and posts the Events the engine asks for. The policy's memory is its
-status: a new leader starts from it. The policy, the other ScalingPolicies, the HPAs and
-ScaledObjects, and Deployments and StatefulSets that opted in all come from watches
-(runtime/workloads.py): a steady evaluation sends Prometheus its queries and the API server
-nothing but real changes.
-"""
+Each evaluation observes (competing autoscalers, the target's /scale, the metrics, their
+forecasts, the cost), lets the engine decide, sets the replicas, applies its part of the
+status when something that matters changed (values that move at every evaluation wait for
+the --status-heartbeat), posts the Events the engine asks for and runs the budget warnings
+(runtime/scaling_warnings.py). The policy's memory is its status: a new leader starts from
+it. The policy, the other ScalingPolicies, the HPAs and ScaledObjects, and the workloads
+that opted in come from watches (runtime/workloads.py): a steady evaluation sends
+Prometheus its queries and the API server nothing but real changes."""
 
 from __future__ import annotations
 
@@ -119,7 +118,12 @@ class ScalingService:
     async def remove(self, namespace: str, name: str) -> None:
         daemon = self._forget(namespace, name)
         if daemon is not None:
-            await daemon.stop()
+            await daemon.warnings.stop()
+
+    def warnings(self, namespace: str, name: str) -> BudgetWarnings | None:
+        """The budget warnings of a policy, if it has run on this replica."""
+        daemon = self._daemons.get(job_key(namespace, name))
+        return daemon.warnings if daemon else None
 
     def spec(self, key: str) -> ScalingPolicySpec | None:
         """The policy's spec as parsed, if it is valid."""
@@ -142,10 +146,9 @@ class ScalingService:
             self._claimants.setdefault(target, set()).add(name)
 
     async def stand_down(self) -> None:
-        """This replica stopped leading: forget the daemons (a later lead starts afresh)."""
         daemons, self._daemons = list(self._daemons.values()), {}
         for daemon in daemons:
-            await daemon.stop()
+            await daemon.warnings.stop()
 
     async def _evaluate(self, namespace: str, name: str, key: str, due: datetime) -> None:
         body = self.services.objects.get(SCALING_POLICY, namespace, name)
@@ -237,9 +240,6 @@ class PolicyDaemon:
         for notice in outcome.notices:
             await self._post(notice)
         return spec.evaluation_interval.delta.total_seconds()
-
-    async def stop(self) -> None:
-        await self.warnings.stop()
 
     async def flush(self) -> None:
         """Write what has not been written yet (the operator is stopping)."""

@@ -106,6 +106,11 @@ class BudgetWarnings:
         if writer.instances:
             notifier.kick(alerting, at)
 
+    @property
+    def notifier(self) -> AlertNotifier | None:
+        """The notifier of the warning Alerts (acknowledgements go to it), once there is one."""
+        return None if self._alerts is None else self._alerts[1]
+
     async def stop(self) -> None:
         if self._alerts is not None:
             await self._alerts[1].stop()
