@@ -1,22 +1,27 @@
 """The budget's cap, pure: how many replicas a budget pays for, the cap (minReplicas wins),
 the warning percentages reached, a replica's cost from a cost query, and a policy driven
-evaluation after evaluation into a cap, a budget it cannot meet, and back."""
+evaluation after evaluation into a cap, a budget it cannot meet, and back; the budget
+warnings as the AlertPolicy state machine sees them."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
-from tests.test_scaling_engine import Policy, make_spec
+from tests.test_scaling_engine import T0, Policy, make_spec
 from watchkeeper.api.common import INT32_MAX
-from watchkeeper.api.scaling_budget import Budget, Cost
+from watchkeeper.api.scaling_budget import Budget, BudgetStatus, Cost
+from watchkeeper.engine.alerts import evaluate, rules_of
 from watchkeeper.engine.scaling_budget import (
     affordable,
     cap,
     crossed,
     money,
+    observed,
     per_replica_cost,
+    warning_spec,
 )
 from watchkeeper.engine.scaling_metrics import Reading
 
@@ -228,3 +233,68 @@ def test_dry_run_reports_the_cap_and_patches_nothing():
     assert policy.current == 6
     assert policy.status.desired_replicas == 5
     assert policy.status.history[-1].reason == "dry run: capped by budget: 12 → 5"
+
+
+# --- budget warnings: an AlertPolicy's state machine over one series per percentage ----
+
+
+def _warnings(spec, steps):
+    """The (budget_percent, state) of each Alert after each step's percentage used
+    (None: the spend is unknown); `spec` may change between steps as (spec, percent)."""
+    instances: dict = {}
+    seen = []
+    for i, step in enumerate(steps):
+        current, percent = step if isinstance(step, tuple) else (spec, step)
+        shown = None if percent is None else BudgetStatus(percentUsed=percent)
+        rules = rules_of(warning_spec(current))
+        result = evaluate(instances, observed(current, shown), rules, T0 + timedelta(seconds=i))
+        instances = result.instances
+        seen.append(
+            sorted((dict(x.labels)["budget_percent"], x.state.value) for x in instances.values())
+        )
+    return seen
+
+
+BUDGETED = make_spec(cost={"perReplicaHourly": 1}, budget={"hourly": 10})
+
+
+@pytest.mark.parametrize(
+    ("steps", "expected"),
+    [
+        ([50.0], [[]]),
+        ([75.0], [[("75", "Firing")]]),  # reaching a percentage fires at once
+        ([95.0], [[("75", "Firing"), ("90", "Firing")]]),
+        (
+            [80.0, 60.0],
+            [[("75", "Firing")], [("75", "Resolved")]],  # below it: resolved
+        ),
+        (
+            [95.0, 80.0, None, 120.0],
+            [
+                [("75", "Firing"), ("90", "Firing")],
+                [("75", "Firing"), ("90", "Resolved")],
+                [("75", "Firing"), ("90", "Resolved")],  # unknown spend keeps the state
+                [("75", "Firing"), ("90", "Firing")],
+            ],
+        ),
+        (
+            [80.0, (make_spec(cost={"perReplicaHourly": 1}), None)],
+            [[("75", "Firing")], [("75", "Resolved")]],  # no budget any more: all resolve
+        ),
+    ],
+    ids=["below", "at", "above-both", "resolve", "unknown-keeps", "budget-removed"],
+)
+def test_budget_warnings_fire_and_resolve_per_percentage(steps, expected):
+    assert _warnings(BUDGETED, steps) == expected
+
+
+def test_the_warnings_are_routed_and_labelled_as_an_alert_policy():
+    routing = {"channels": ["oncall"], "escalationPolicyRef": "platform"}
+    spec = make_spec(cost={"perReplicaHourly": 1}, budget={"hourly": 10, "routing": routing})
+    alerting = warning_spec(spec)
+    assert alerting.routing.channels == ["oncall"]
+    assert alerting.routing.escalation_policy_ref == "platform"
+    assert alerting.labels == {"alertname": "BudgetWarning"}
+    assert warning_spec(BUDGETED).routing.channels == []
+    refs = {(r.kind, r.name) for r in spec.references()}
+    assert {("NotificationChannel", "oncall"), ("EscalationPolicy", "platform")} <= refs

@@ -5,17 +5,22 @@ a hold and an override: the policy never sets more replicas than the budget pays
 except that minReplicas (raised by schedules and escalation floors too) always wins; the
 BudgetLimited condition then says the budget cannot be met. A replica's cost is the
 spec's `perReplicaHourly`, or the cost query's result divided by the current replicas
-(the last known one while the query fails or nothing runs)."""
+(the last known one while the query fails or nothing runs). The warnings are an AlertPolicy
+spec and its observations: one series per warning percentage, valued at the percentage
+used, that breaches at its own percentage."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
 
-from watchkeeper.api.common import INT32_MAX, ConditionStatus
+from watchkeeper.api.alertpolicy import AlertPolicySpec, Comparison, Routing, Threshold
+from watchkeeper.api.common import INT32_MAX, ConditionStatus, Severity
 from watchkeeper.api.scaling_budget import BudgetStatus, Cost
 from watchkeeper.api.scalingpolicy import ScalingPolicySpec
 
+from .alerts import Observation
+from .levels import Levels
 from .scaling_metrics import Reading
 from .scaling_state import BUDGET_LIMITED, Draft
 
@@ -117,3 +122,43 @@ def _why(
     if allowed < wanted:
         return TRUE, "CappedByBudget", f"capped by budget: {wanted} → {allowed}; {pays}{after}"
     return FALSE, "WithinBudget", f"{pays}{after}"
+
+
+PERCENT_LABEL = "budget_percent"
+ALERTNAME = "BudgetWarning"
+SUMMARY = (
+    "ScalingPolicy {{ policy }} spends {{ value }}% of its budget "
+    "(warning at {{ labels.budget_percent }}%)"
+)
+
+
+def warning_spec(spec: ScalingPolicySpec) -> AlertPolicySpec:
+    """The AlertPolicy the budget warnings would be: one Warning per series at its own
+    percentage (the threshold here is only the lowest, for the state machine's rules)."""
+    budget = spec.budget
+    lowest = min(budget.warnings, default=100) if budget else 100
+    return AlertPolicySpec(
+        query="the percentage of spec.budget the replicas spend",
+        comparison=Comparison.GREATER_OR_EQUAL,
+        thresholds=[Threshold(severity=Severity.WARNING, value=lowest)],
+        labels={"alertname": ALERTNAME},
+        annotations={"summary": SUMMARY},
+        routing=(budget.routing if budget else None) or Routing(),
+    )
+
+
+def observed(spec: ScalingPolicySpec, shown: BudgetStatus | None) -> list[Observation] | None:
+    """One series per warning percentage valued at the percentage used; None while the
+    spend is unknown (the Alerts keep their state); none without a budget (all resolve)."""
+    if spec.budget is None or spec.cost is None:
+        return []
+    if shown is None or shown.percent_used is None:
+        return None
+    return [
+        Observation(
+            {PERCENT_LABEL: str(w)},
+            shown.percent_used,
+            Levels(Comparison.GREATER_OR_EQUAL, ((Severity.WARNING, float(w)),)),
+        )
+        for w in spec.budget.warnings
+    ]

@@ -1,11 +1,8 @@
-"""A ScalingPolicy's budget warnings as real Alerts, through the AlertPolicies' own path.
-
-Each of `spec.budget.warnings` is one series (label `budget_percent`) whose value is the
-percentage of the budget used: a Warning Alert fires while the spend reaches it and
-resolves below it. The state machine, the Alert writer (owner: the ScalingPolicy; label
-`watchkeeper.io/policy`: its name), the notifier and the escalation are the ones every
-AlertPolicy uses, given the policy an AlertPolicy spec would be: `budget.routing` is its
-routing."""
+"""A ScalingPolicy's budget warnings as real Alerts, through the AlertPolicies' own path:
+the state machine, the Alert writer (owner: the ScalingPolicy; label
+`watchkeeper.io/policy`: its name), the notifier and the escalation every AlertPolicy
+uses, given what `engine/scaling_budget.py` makes of the budget (the AlertPolicy spec the
+warnings would be, one series per warning percentage)."""
 
 from __future__ import annotations
 
@@ -14,56 +11,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from watchkeeper.api import SCALING_POLICY
-from watchkeeper.api.alertpolicy import AlertPolicySpec, Comparison, Routing, Threshold
-from watchkeeper.api.common import Severity
 from watchkeeper.api.scaling_budget import BudgetStatus
 from watchkeeper.api.scalingpolicy import ScalingPolicySpec
 from watchkeeper.engine.alert_records import label_value
-from watchkeeper.engine.alerts import Observation, evaluate, expired, rules_of
-from watchkeeper.engine.levels import Levels
+from watchkeeper.engine.alerts import evaluate, expired, rules_of
+from watchkeeper.engine.scaling_budget import observed, warning_spec
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.runtime.alert_writer import AlertWriter
 from watchkeeper.runtime.notifier import AlertNotifier
 from watchkeeper.runtime.services import PolicyRef, Services
-
-PERCENT_LABEL = "budget_percent"
-ALERTNAME = "BudgetWarning"
-SUMMARY = (
-    "ScalingPolicy {{ policy }} spends {{ value }}% of its budget "
-    "(warning at {{ labels.budget_percent }}%)"
-)
-
-
-def warning_spec(spec: ScalingPolicySpec) -> AlertPolicySpec:
-    """The AlertPolicy the budget warnings would be: one Warning per series at its own
-    percentage (the threshold here is only the lowest, for the state machine's rules)."""
-    budget = spec.budget
-    lowest = min(budget.warnings, default=100) if budget else 100
-    return AlertPolicySpec(
-        query="the percentage of spec.budget the replicas spend",
-        comparison=Comparison.GREATER_OR_EQUAL,
-        thresholds=[Threshold(severity=Severity.WARNING, value=lowest)],
-        labels={"alertname": ALERTNAME},
-        annotations={"summary": SUMMARY},
-        routing=(budget.routing if budget else None) or Routing(),
-    )
-
-
-def observed(spec: ScalingPolicySpec, shown: BudgetStatus | None) -> list[Observation] | None:
-    """One series per warning percentage valued at the percentage used; None while the
-    spend is unknown (the Alerts keep their state); none without a budget (all resolve)."""
-    if spec.budget is None or spec.cost is None:
-        return []
-    if shown is None or shown.percent_used is None:
-        return None
-    return [
-        Observation(
-            {PERCENT_LABEL: str(w)},
-            shown.percent_used,
-            Levels(Comparison.GREATER_OR_EQUAL, ((Severity.WARNING, float(w)),)),
-        )
-        for w in spec.budget.warnings
-    ]
 
 
 class BudgetWarnings:
