@@ -13,6 +13,8 @@ import pytest
 from tests.test_scaling_engine import T0, Policy, make_spec
 from watchkeeper.api.common import INT32_MAX
 from watchkeeper.api.scaling_budget import Budget, BudgetStatus, Cost
+from watchkeeper.backtest.history import scaling_answers
+from watchkeeper.backtest.scaling import replay_scaling
 from watchkeeper.engine.alerts import evaluate, rules_of
 from watchkeeper.engine.scaling_budget import (
     affordable,
@@ -24,6 +26,8 @@ from watchkeeper.engine.scaling_budget import (
     warning_spec,
 )
 from watchkeeper.engine.scaling_metrics import Reading
+from watchkeeper.prometheus.client import Sample
+from watchkeeper.prometheus.ranges import RangeData, to_millis
 
 D = Decimal
 
@@ -298,3 +302,22 @@ def test_the_warnings_are_routed_and_labelled_as_an_alert_policy():
     assert warning_spec(BUDGETED).routing.channels == []
     refs = {(r.kind, r.name) for r in spec.references()}
     assert {("NotificationChannel", "oncall"), ("EscalationPolicy", "platform")} <= refs
+
+
+class _History:
+    """A range reader answering the cost query with 2 an hour and the metric with 1000."""
+
+    def fetch(self, expr: str, instants, step) -> RangeData:
+        value = 2.0 if expr == "sum(cost)" else 1000.0
+        return RangeData(expr, {to_millis(at): [Sample({}, value)] for at in instants})
+
+
+def test_a_backtest_replays_the_cost_query():
+    spec = make_spec(cost={"query": "sum(cost)"}, budget={"hourly": 3})
+    grid = [T0 + timedelta(seconds=15 * k) for k in range(2)]
+    answers, failures = scaling_answers(_History(), spec, grid)  # type: ignore[arg-type]
+    assert failures == [] and answers[0].cost == Reading((2.0,))
+    replay = replay_scaling(spec, answers, 4)
+    first = replay.events[0]
+    # 2 an hour over 4 replicas: 6 pay for 3; the metric asks for 10, the rate limit 8
+    assert (first.before, first.after, first.reason) == (4, 6, "capped by budget: 8 → 6")
