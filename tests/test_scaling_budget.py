@@ -4,11 +4,13 @@ Prometheus answers; the API server rejects budgets and costs that make no sense.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
 from tests.alerting import alerts, wait_states
+from tests.alerting import events as alert_events
 from tests.kubectl import kubectl, watchkeeper_object
 from tests.test_scalingpolicy import (
     apply,
@@ -149,6 +151,32 @@ def test_budget_warnings_are_alerts_that_notify_and_resolve(
             lambda: [r.json()["status"] for r in receiver.to("/budget")],
             lambda found: found.count("resolved") == 2,
         )
+    finally:
+        exporter.remove(LOAD)
+
+
+def test_a_budget_warning_escalates_but_raises_no_floor(
+    operator, kubeconfig, namespace, custom_objects, apps_v1, core_v1, exporter
+):
+    exporter.set(LOAD, 400)
+    deployment(apps_v1, namespace, "web", 4)
+    scale_up = {"scale": {"scalingPolicyRef": "web", "minReplicas": 9}}
+    oncall = watchkeeper_object(
+        "EscalationPolicy", "oncall", {"steps": [{"after": "0s", "actions": [scale_up]}]}
+    )
+    budget = {"hourly": "5", "warnings": [30], "routing": {"escalationPolicyRef": "oncall"}}
+    policy = scaling_policy("web", LOAD, behavior=FAST, cost=COST, budget=budget)
+    try:
+        apply(kubeconfig, namespace, oncall, policy)
+        [firing] = wait_states(custom_objects, namespace, "web", [("Firing", "Warning")])
+        name = firing["metadata"]["name"]
+        eventually(
+            lambda: [r for r, _ in alert_events(core_v1, namespace, name)],
+            lambda reasons: "EscalationStep" in reasons,
+        )
+        time.sleep(3)
+        assert status(custom_objects, namespace, "web").get("floors") in (None, [])
+        assert replicas(apps_v1, namespace, "web") == 4
     finally:
         exporter.remove(LOAD)
 
