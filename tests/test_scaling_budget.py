@@ -27,21 +27,23 @@ from tests.waiting import condition, eventually, get_object
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
 COST = {"perReplicaHourly": "0.5"}
-LOAD, SPEND = "wk_budget_load", "wk_budget_spend"
+# one metric per test: a value left in Prometheus by one test never steers the next
+CAP_LOAD, WARN_LOAD, FLOOR_LOAD = "wk_budget_cap", "wk_budget_warn", "wk_budget_floor"
+QUERY_LOAD, SPEND = "wk_budget_query", "wk_budget_spend"
 FAST = {"scaleDown": {"stabilizationWindow": "0s"}}
 
 
 def test_the_budget_caps_the_replicas_and_min_replicas_wins(
     operator, kubeconfig, namespace, custom_objects, apps_v1, core_v1, exporter
 ):
-    exporter.set(LOAD, 600)  # 6 replicas' worth at 100 each
+    exporter.set(CAP_LOAD, 600)  # 6 replicas' worth at 100 each
     deployment(apps_v1, namespace, "web", 3)
     budget = {"hourly": "2", "warnings": [50, 90]}  # 4 replicas at 0.5 an hour
     try:
         apply(
             kubeconfig,
             namespace,
-            scaling_policy("web", LOAD, behavior=FAST, cost=COST, budget=budget),
+            scaling_policy("web", CAP_LOAD, behavior=FAST, cost=COST, budget=budget),
         )
         capped = wait_condition(custom_objects, namespace, "web", "BudgetLimited", "CappedByBudget")
         expected = "capped by budget: 6 → 4; the budget pays for 4 replicas"
@@ -67,7 +69,7 @@ def test_the_budget_caps_the_replicas_and_min_replicas_wins(
             "warnings": [50, 90],
         }
 
-        exporter.set(LOAD, 300)  # 3 replicas: within the budget again
+        exporter.set(CAP_LOAD, 300)  # 3 replicas: within the budget again
         wait_replicas(apps_v1, namespace, "web", 3, timeout=40)
         within = wait_condition(custom_objects, namespace, "web", "BudgetLimited", "WithinBudget")
         assert condition(within, "BudgetLimited")["status"] == "False"
@@ -85,7 +87,7 @@ def test_the_budget_caps_the_replicas_and_min_replicas_wins(
         apply(
             kubeconfig,
             namespace,
-            scaling_policy("web", LOAD, behavior=FAST, minReplicas=5, cost=COST, budget=budget),
+            scaling_policy("web", CAP_LOAD, behavior=FAST, minReplicas=5, cost=COST, budget=budget),
         )
         wait_replicas(apps_v1, namespace, "web", 5)
         small = wait_condition(custom_objects, namespace, "web", "BudgetLimited", "BudgetTooSmall")
@@ -95,13 +97,13 @@ def test_the_budget_caps_the_replicas_and_min_replicas_wins(
         )
         assert wait_event(core_v1, namespace, "web", "BudgetTooSmall")[0] == "Warning"
     finally:
-        exporter.remove(LOAD)
+        exporter.remove(CAP_LOAD)
 
 
 def test_budget_warnings_are_alerts_that_notify_and_resolve(
     operator, kubeconfig, namespace, custom_objects, apps_v1, core_v1, exporter, receiver
 ):
-    exporter.set(LOAD, 400)
+    exporter.set(WARN_LOAD, 400)
     deployment(apps_v1, namespace, "web", 4)
     hook = watchkeeper_object(
         "NotificationChannel",
@@ -113,14 +115,14 @@ def test_budget_warnings_are_alerts_that_notify_and_resolve(
         },
     )
     budget = {"hourly": "5", "routing": {"channels": ["budget-hook"]}}  # 10 replicas
-    policy = scaling_policy("web", LOAD, behavior=FAST, cost=COST, budget=budget)
+    policy = scaling_policy("web", WARN_LOAD, behavior=FAST, cost=COST, budget=budget)
     try:
         apply(kubeconfig, namespace, hook, policy)
         wait_condition(custom_objects, namespace, "web", "BudgetLimited", "WithinBudget")
         assert status(custom_objects, namespace, "web")["budget"]["percentUsed"] == 40.0
         assert alerts(custom_objects, namespace, "web") == []
 
-        exporter.set(LOAD, 800)  # 8 replicas: 80% of the budget
+        exporter.set(WARN_LOAD, 800)  # 8 replicas: 80% of the budget
         wait_replicas(apps_v1, namespace, "web", 8)
         [firing] = wait_states(custom_objects, namespace, "web", [("Firing", "Warning")])
         assert firing["metadata"]["ownerReferences"][0]["kind"] == "ScalingPolicy"
@@ -143,29 +145,29 @@ def test_budget_warnings_are_alerts_that_notify_and_resolve(
             lambda found: (found.get("acknowledged") or {}).get("by") == "alice",
         )
 
-        exporter.set(LOAD, 1000)  # 10 replicas: 100%, the 90% warning fires too
+        exporter.set(WARN_LOAD, 1000)  # 10 replicas: 100%, the 90% warning fires too
         wait_states(custom_objects, namespace, "web", [("Firing", "Warning")] * 2)
-        exporter.set(LOAD, 500)  # 5 replicas: 50%, both resolve
+        exporter.set(WARN_LOAD, 500)  # 5 replicas: 50%, both resolve
         wait_states(custom_objects, namespace, "web", [("Resolved", "Warning")] * 2, timeout=40)
         eventually(
             lambda: [r.json()["status"] for r in receiver.to("/budget")],
             lambda found: found.count("resolved") == 2,
         )
     finally:
-        exporter.remove(LOAD)
+        exporter.remove(WARN_LOAD)
 
 
 def test_a_budget_warning_escalates_but_raises_no_floor(
     operator, kubeconfig, namespace, custom_objects, apps_v1, core_v1, exporter
 ):
-    exporter.set(LOAD, 400)
+    exporter.set(FLOOR_LOAD, 400)
     deployment(apps_v1, namespace, "web", 4)
     scale_up = {"scale": {"scalingPolicyRef": "web", "minReplicas": 9}}
     oncall = watchkeeper_object(
         "EscalationPolicy", "oncall", {"steps": [{"after": "0s", "actions": [scale_up]}]}
     )
     budget = {"hourly": "5", "warnings": [30], "routing": {"escalationPolicyRef": "oncall"}}
-    policy = scaling_policy("web", LOAD, behavior=FAST, cost=COST, budget=budget)
+    policy = scaling_policy("web", FLOOR_LOAD, behavior=FAST, cost=COST, budget=budget)
     try:
         apply(kubeconfig, namespace, oncall, policy)
         [firing] = wait_states(custom_objects, namespace, "web", [("Firing", "Warning")])
@@ -178,13 +180,13 @@ def test_a_budget_warning_escalates_but_raises_no_floor(
         assert status(custom_objects, namespace, "web").get("floors") in (None, [])
         assert replicas(apps_v1, namespace, "web") == 4
     finally:
-        exporter.remove(LOAD)
+        exporter.remove(FLOOR_LOAD)
 
 
 def test_a_cost_query_is_divided_by_the_current_replicas(
     operator, kubeconfig, namespace, custom_objects, apps_v1, exporter
 ):
-    exporter.set(LOAD, 400)
+    exporter.set(QUERY_LOAD, 400)
     exporter.set(SPEND, 3)  # what the 4 replicas cost an hour, as OpenCost would say
     deployment(apps_v1, namespace, "web", 4)
     cost = {"query": f"sum({SPEND})"}
@@ -192,7 +194,7 @@ def test_a_cost_query_is_divided_by_the_current_replicas(
         apply(
             kubeconfig,
             namespace,
-            scaling_policy("web", LOAD, cost=cost, budget={"monthly": "4380"}),  # 6 an hour
+            scaling_policy("web", QUERY_LOAD, cost=cost, budget={"monthly": "4380"}),  # 6 an hour
         )
         within = wait_condition(custom_objects, namespace, "web", "BudgetLimited", "WithinBudget")
         assert condition(within, "BudgetLimited")["message"] == "the budget pays for 8 replicas"
@@ -204,7 +206,7 @@ def test_a_cost_query_is_divided_by_the_current_replicas(
         )
         assert replicas(apps_v1, namespace, "web") == 4
     finally:
-        for metric in (LOAD, SPEND):
+        for metric in (QUERY_LOAD, SPEND):
             exporter.remove(metric)
 
 
