@@ -13,6 +13,7 @@ from tests.alerting import alerts, wait_states
 from tests.alerting import events as alert_events
 from tests.kubectl import kubectl, watchkeeper_object
 from tests.test_scalingpolicy import (
+    PLURAL,
     apply,
     deployment,
     replicas,
@@ -22,7 +23,7 @@ from tests.test_scalingpolicy import (
     wait_event,
     wait_replicas,
 )
-from tests.waiting import condition, eventually, get_object
+from tests.waiting import condition, eventually, get_object, wait_ready
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
@@ -183,6 +184,14 @@ def test_a_budget_warning_escalates_but_raises_no_floor(
         exporter.remove(FLOOR_LOAD)
 
 
+def test_the_warnings_routing_must_exist(operator, kubeconfig, namespace, custom_objects, apps_v1):
+    deployment(apps_v1, namespace, "web", 1)
+    budget = {"hourly": "5", "routing": {"channels": ["nowhere"]}}
+    apply(kubeconfig, namespace, scaling_policy("web", "x", cost=COST, budget=budget))
+    missing = wait_ready(custom_objects, PLURAL, namespace, "web", "False", "ReferenceNotFound")
+    assert "NotificationChannel nowhere" in condition(missing)["message"]
+
+
 def test_a_cost_query_is_divided_by_the_current_replicas(
     operator, kubeconfig, namespace, custom_objects, apps_v1, exporter
 ):
@@ -205,6 +214,8 @@ def test_a_cost_query_is_divided_by_the_current_replicas(
             50.0,
         )
         assert replicas(apps_v1, namespace, "web") == 4
+        wide = kubectl(kubeconfig, "get", "scalingpolicy", "web", "-n", namespace, "-o", "wide")
+        assert "BUDGET%" in wide.stdout and " 50 " in wide.stdout
     finally:
         for metric in (QUERY_LOAD, SPEND):
             exporter.remove(metric)

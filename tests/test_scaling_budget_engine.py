@@ -93,7 +93,7 @@ QUERY = Cost(query="sum(cost)")
             "0.4",
             (
                 D("0.4"),
-                "the cost query failed (Prometheus is unavailable): using the last known cost",
+                "no cost from the query (Prometheus is unavailable): using the last known one",
             ),
         ),
         (
@@ -101,14 +101,14 @@ QUERY = Cost(query="sum(cost)")
             Reading(()),
             4,
             None,
-            (None, "the cost query failed: the query returned no data"),
+            (None, "no cost from the query: the query returned no data"),
         ),
         (
             QUERY,
             Reading((3.0,)),
             0,
             None,
-            (None, "the cost query failed: no replica runs to divide its result by"),
+            (None, "no cost from the query: no replica runs to divide its result by"),
         ),
         (QUERY, Reading((-1.0,)), 4, "0.25", (D("0.25"), pytest.approx)),
     ],
@@ -205,7 +205,7 @@ def test_a_cost_query_divides_by_the_current_replicas_and_remembers_the_last_cos
     events = policy.step(15, 1000, cost=Reading(error="Prometheus is unavailable"))
     assert policy.current == 6
     assert policy.status.budget.per_replica_hourly == "0.5"
-    assert "using the last known cost" in policy.message("BudgetLimited")
+    assert "using the last known one" in policy.message("BudgetLimited")
     assert events == []
 
 
@@ -216,7 +216,7 @@ def test_an_unknown_cost_caps_nothing_and_says_so():
     assert policy.current == 10
     assert policy.condition("BudgetLimited") == ("Unknown", "CostUnknown")
     assert policy.message("BudgetLimited") == (
-        "the cost query failed: the query returned no data; the budget caps nothing yet"
+        "no cost from the query: the query returned no data; the budget caps nothing yet"
     )
     assert ("Warning", "CostUnknown") in events
 

@@ -374,6 +374,9 @@ SCALING_POLICY = KindDefinition(
         PrinterColumn(name="Max", type="integer", json_path=".spec.maxReplicas"),
         PrinterColumn(name="Current", type="integer", json_path=".status.currentReplicas"),
         PrinterColumn(name="Desired", type="integer", json_path=".status.desiredReplicas"),
+        PrinterColumn(
+            name="Budget%", type="number", json_path=".status.budget.percentUsed", priority=1
+        ),
         ready_column(),
         age_column(),
     ),

@@ -45,8 +45,8 @@ def per_replica_cost(
     if not problem and reading is not None and reading.total is not None:
         return Decimal(repr(reading.total)) / current, ""
     if last is not None:
-        return Decimal(last), f"the cost query failed ({problem}): using the last known cost"
-    return None, f"the cost query failed: {problem}"
+        return Decimal(last), f"no cost from the query ({problem}): using the last known one"
+    return None, f"no cost from the query: {problem}"
 
 
 def affordable(budget_per_hour: Decimal, per_replica: Decimal) -> int:
