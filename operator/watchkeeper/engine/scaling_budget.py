@@ -25,12 +25,12 @@ from .scaling_metrics import Reading
 from .scaling_state import BUDGET_LIMITED, Draft
 
 TRUE, FALSE, UNKNOWN = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
-_CENTS = Decimal("0.000001")
+_MICROS = Decimal("0.000001")
 
 
 def money(amount: Decimal) -> str:
     """An amount as status shows it: at most six decimals, no exponent, no trailing zeros."""
-    return format(amount.quantize(_CENTS).normalize(), "f")
+    return format(amount.quantize(_MICROS).normalize(), "f")
 
 
 def per_replica_cost(
@@ -79,30 +79,26 @@ def budgeted(
         return wanted
     last = draft.status.budget.per_replica_hourly if draft.status.budget else None
     per_replica, note = per_replica_cost(cost, reading, current, last)
-    per_hour = budget.per_hour if budget else None
-    shown = BudgetStatus(budget_per_hour=None if per_hour is None else money(per_hour))
+    shown = BudgetStatus(budget_per_hour=money(budget.per_hour) if budget else None)
+    draft.status.budget = shown
     if per_replica is None:
-        draft.status.budget = shown
         if budget is not None:
             draft.condition(
                 BUDGET_LIMITED, UNKNOWN, "CostUnknown", f"{note}; the budget caps nothing yet"
             )
         return wanted
     shown.per_replica_hourly = money(per_replica)
-    if per_hour is None:
+    if budget is None:
         shown.spend_per_hour = money(per_replica * wanted)
-        draft.status.budget = shown
         return wanted
-    limit = affordable(per_hour, per_replica)
+    limit = affordable(budget.per_hour, per_replica)
     allowed = cap(wanted, min_replicas, limit)
-    spend = per_replica * allowed
-    percent = spend * 100 / per_hour
-    shown.spend_per_hour, shown.max_replicas = money(spend), limit
+    percent = per_replica * allowed * 100 / budget.per_hour
+    shown.spend_per_hour, shown.max_replicas = money(per_replica * allowed), limit
     shown.percent_used = float(round(percent, 2))
-    shown.warnings = crossed(percent, budget.warnings if budget else ())
+    shown.warnings = crossed(percent, budget.warnings)
     if allowed < wanted:
         shown.capped_from, shown.capped_to = wanted, allowed
-    draft.status.budget = shown
     draft.condition(BUDGET_LIMITED, *_why(wanted, allowed, limit, min_replicas, note))
     return allowed
 
