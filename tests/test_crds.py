@@ -49,7 +49,8 @@ def test_schema_is_structural_and_documented(kind) -> None:
     schema = crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     assert "$ref" not in yaml.safe_dump(schema)
     for path, node in _walk(schema, kind.kind):
-        assert "type" in node, f"{path} has no type"
+        typed = "type" in node or node.get("x-kubernetes-int-or-string") is True
+        assert typed, f"{path} has no type"
         assert "anyOf" not in node and "allOf" not in node, path
         if path.count(".") >= 2 and not path.endswith("{}") and not path.endswith("[]"):
             assert node.get("description"), f"{path} has no description (kubectl explain)"

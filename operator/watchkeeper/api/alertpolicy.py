@@ -95,6 +95,13 @@ class Routing(TimeWindows, GroupingFields):
     )
     send_resolved: bool = Field(default=True, description="Notify when an alert resolves.")
 
+    def references(self) -> list[ObjectReference]:
+        """The channels, escalation policy and TimeIntervals it names."""
+        refs = [ObjectReference("NotificationChannel", c) for c in self.channels]
+        if self.escalation_policy_ref:
+            refs.append(ObjectReference("EscalationPolicy", self.escalation_policy_ref))
+        return refs + self.window_references()
+
 
 _THRESHOLD_ORDER = (
     "!has(self.thresholds) || self.thresholds.all(a, self.thresholds.all(b, "
@@ -198,10 +205,7 @@ class AlertPolicySpec(SpecModel):
 
     def references(self) -> list[ObjectReference]:
         """The channels, escalation policy and TimeIntervals its routing names."""
-        refs = [ObjectReference("NotificationChannel", c) for c in self.routing.channels]
-        if self.routing.escalation_policy_ref:
-            refs.append(ObjectReference("EscalationPolicy", self.routing.escalation_policy_ref))
-        return refs + self.routing.window_references()
+        return self.routing.references()
 
     @model_validator(mode="after")
     def _check_levels(self) -> AlertPolicySpec:

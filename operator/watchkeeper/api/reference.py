@@ -10,6 +10,8 @@ from .crdgen import model_schema
 
 
 def _type_of(node: dict[str, Any]) -> str:
+    if node.get("x-kubernetes-int-or-string"):
+        return "integer or string"
     kind = str(node.get("type", "object"))
     if kind == "array":
         return f"[]{_type_of(node.get('items', {}))}"

@@ -26,11 +26,10 @@ from .common import (
 )
 from .prometheus_source import PrometheusSource
 from .scaling_behavior import Behavior, Combine, Preset
+from .scaling_budget import BUDGET_NEEDS_COST, BUDGET_RULE, Budget, BudgetStatus, Cost
+from .scaling_history import HISTORY_LIMIT, Recommendation, ReplicaChange, ScaleEvent
 from .scaling_limits import Floor, HoldScaleDown, Schedule, ScheduleStatus
 from .scaling_rightsizing import Rightsizing, RightsizingStatus
-
-HISTORY_LIMIT = 50
-
 
 # `version` or `group/version`: a DNS subdomain group and a DNS label version (v1, v2beta1).
 _API_VERSION_PATTERN = (
@@ -185,6 +184,7 @@ class ScalingPolicySpec(SpecModel):
             _LEGACY_MESSAGE,
             ".behavior",
         ),
+        BUDGET_RULE,
     )
 
     target_ref: TargetRef = Field(description="The workload to scale.")
@@ -238,6 +238,10 @@ class ScalingPolicySpec(SpecModel):
         max_length=16,
         description="Raise minReplicas while TimeIntervals are active (the highest applies).",
     )
+    cost: Cost | None = Field(default=None, description="What a replica costs.")
+    budget: Budget | None = Field(
+        default=None, description="What the replicas may cost: caps them (needs cost)."
+    )
     prometheus: PrometheusSource | None = Field(
         default=None, description="Query another Prometheus than the operator-wide one."
     )
@@ -246,12 +250,15 @@ class ScalingPolicySpec(SpecModel):
     suspend: bool = Field(default=False, description="Stop evaluating.")
 
     def references(self) -> list[ObjectReference]:
-        """The workload this policy scales and the TimeIntervals of its schedules."""
+        """The workload this policy scales, the TimeIntervals of its schedules and what the
+        routing of its budget warnings names."""
         ref = self.target_ref
         names = dict.fromkeys(n for s in self.schedules for n in s.time_intervals)
+        routing = self.budget.routing if self.budget else None
         return [
             ObjectReference(ref.kind, ref.name, ref.api_version, needs_scale=True),
             *(ObjectReference("TimeInterval", n) for n in names),
+            *(routing.references() if routing else ()),
         ]
 
     @model_validator(mode="after")
@@ -266,6 +273,8 @@ class ScalingPolicySpec(SpecModel):
             raise ValueError(_WEIGHT_MESSAGE)
         if self.preset == Preset.HPA_LEGACY and self.behavior is not None:
             raise ValueError(_LEGACY_MESSAGE)
+        if self.budget is not None and self.cost is None:
+            raise ValueError(BUDGET_NEEDS_COST)
         for name, block in (("fallback", self.fallback), ("override", self.override)):
             replicas = block.replicas if block else None
             if replicas is not None and not self.min_replicas <= replicas <= self.max_replicas:
@@ -302,35 +311,6 @@ class MetricStatus(WatchkeeperModel):
     prediction: MetricPrediction | None = Field(
         default=None, description="The forecast, when predictive mode is on."
     )
-
-
-class Recommendation(WatchkeeperModel):
-    """A replica recommendation kept for the stabilization window."""
-
-    time: str = Field(description="When this count was last recommended (RFC 3339).")
-    replicas: int = Field(description="Recommended replicas.")
-
-
-class ReplicaChange(WatchkeeperModel):
-    """A change of replicas that the behaviour's rate limits count."""
-
-    time: str = Field(description="When (RFC 3339).")
-    change: int = Field(description="Replicas added (positive) or removed (negative).")
-    outdated: bool = Field(
-        default=False,
-        description="Older than its direction's longest period when the next change of that "
-        "direction was made: its slot is reused by the next one (a period that grows still "
-        "counts it, as the HPA does).",
-    )
-
-
-class ScaleEvent(WatchkeeperModel):
-    """A change of replicas."""
-
-    time: str = Field(description="When (RFC 3339).")
-    from_: int = Field(alias="from", description="Replicas before.")
-    to: int = Field(description="Replicas after.")
-    reason: str = Field(description="Why.")
 
 
 class ScalingPolicyStatus(WatchkeeperModel):
@@ -374,6 +354,9 @@ class ScalingPolicyStatus(WatchkeeperModel):
         default=None, description="What spec.schedules make of minReplicas now."
     )
     rightsizing: RightsizingStatus | None = Field(default=None, description="Request advice.")
+    budget: BudgetStatus | None = Field(
+        default=None, description="Spend against spec.budget (with spec.cost)."
+    )
 
     def effective_min(self, min_replicas: int, max_replicas: int) -> int:
         """minReplicas raised by the highest floor, bounded by maxReplicas."""
@@ -393,6 +376,9 @@ SCALING_POLICY = KindDefinition(
         PrinterColumn(name="Max", type="integer", json_path=".spec.maxReplicas"),
         PrinterColumn(name="Current", type="integer", json_path=".status.currentReplicas"),
         PrinterColumn(name="Desired", type="integer", json_path=".status.desiredReplicas"),
+        PrinterColumn(
+            name="Budget%", type="number", json_path=".status.budget.percentUsed", priority=1
+        ),
         ready_column(),
         age_column(),
     ),

@@ -76,10 +76,14 @@ def _reading(data: RangeData, at: datetime) -> Reading:
 def scaling_answers(
     reader: RangeReader, spec: ScalingPolicySpec, grid: Sequence[datetime]
 ) -> tuple[list[ScalingAnswer], list[RangeFailure]]:
-    """Each metric's reading, and with predictive on its forecasts, at each instant."""
+    """Each metric's reading, with predictive on its forecasts, and the cost query's
+    answer, at each instant."""
     step = spec.evaluation_interval.delta
     metrics = {m.name: reader.fetch(m.query, grid, step) for m in spec.metrics}
     fetched = list(metrics.values())
+    cost_query = spec.cost.query if spec.cost else None
+    cost = reader.fetch(cost_query, grid, step) if cost_query else None
+    fetched += [cost] if cost else []
     predictive = spec.predictive
     ahead: dict[str, RangeData] = {}
     past: dict[str, RangeData] = {}
@@ -97,5 +101,6 @@ def scaling_answers(
             name: Forecast(_reading(ahead[name], at), _reading(past[name], at - horizon))
             for name in ahead
         }
-        answers.append(ScalingAnswer(at, readings, forecasts))
+        costs = _reading(cost, at) if cost else None
+        answers.append(ScalingAnswer(at, readings, forecasts, costs))
     return answers, [f for data in fetched for f in data.failures]

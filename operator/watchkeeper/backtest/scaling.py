@@ -1,7 +1,8 @@
 """Replaying a ScalingPolicy over history with the operator's own engine.
 
 At each instant the replay builds the Observation runtime/scaling.py builds from a live
-evaluation (the target's replicas, each metric's reading, the forecasts) and runs the same
+evaluation (the target's replicas, each metric's reading, the forecasts, the cost query's
+answer, which history gives for the replicas that ran then) and runs the same
 engine.scaling_policy.evaluate and conclude. The target is taken to follow the policy
 alone: its replicas are what the previous scale set (or the starting count)."""
 
@@ -24,6 +25,7 @@ class ScalingAnswer:
     at: datetime
     readings: Mapping[str, Reading]
     forecasts: Mapping[str, Forecast] = field(default_factory=dict)
+    cost: Reading | None = None  # spec.cost.query's answer
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,14 @@ def replay_scaling(
     for answer in answers:
         at = answer.at
         previous = status or resume(ScalingPolicyStatus(), at)
-        seen = Observation(at, None, current, readings=answer.readings, forecasts=answer.forecasts)
+        seen = Observation(
+            at,
+            None,
+            current,
+            readings=answer.readings,
+            forecasts=answer.forecasts,
+            cost=answer.cost,
+        )
         plan = evaluate(spec, previous, seen)
         outcome = conclude(spec, previous, plan, None, at)
         status = outcome.status

@@ -4,9 +4,8 @@ Inputs: the spec, the previous status (the whole memory of the policy: recommend
 scale events, last scale time, failures) and an :class:`Observation` (the target's
 replicas, the metrics, competing autoscalers, now). Output: a :class:`Plan` with the next
 status, the replica count to set, and the Events worth posting. The HPA's arithmetic is in
-``scaling.py``; this module adds what the HPA lacks: override, suspend, dry-run, fallback
-when metrics fail, cooldown, forecasts, conflicts, and conditions that explain each step.
-"""
+``scaling.py``; this module adds what the HPA lacks (override, suspend, dry-run, fallback,
+cooldown, forecasts, conflicts, a budget's cap) and conditions that explain each step."""
 
 from __future__ import annotations
 
@@ -31,6 +30,7 @@ from .scaling import (
     resolve_cooldown,
     resolve_tolerance,
 )
+from .scaling_budget import budgeted
 from .scaling_hold import hold
 from .scaling_metrics import Forecast, Proposal, Reading, assess, combine, forecast_proposal
 from .scaling_state import (
@@ -47,7 +47,7 @@ from .scaling_state import (
 )
 from .scaling_windows import Change, Sample, normalize, record_change
 
-TRUE, FALSE, UNKNOWN = ConditionStatus.TRUE, ConditionStatus.FALSE, ConditionStatus.UNKNOWN
+TRUE, FALSE = ConditionStatus.TRUE, ConditionStatus.FALSE
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ class Observation:
     forecasts: Mapping[str, Forecast] = field(default_factory=dict)
     holding: tuple[str, ...] = ()  # firing Alerts that hold scale-down (spec.holdScaleDown)
     schedule: ScheduleStatus | None = None  # what spec.schedules make of minReplicas
+    cost: Reading | None = None  # what spec.cost.query returned
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,9 @@ def evaluate(spec: ScalingPolicySpec, previous: ScalingPolicyStatus, seen: Obser
     if not draft.status.recommendations:  # the HPA's recordInitialRecommendation
         draft.set_samples((Sample(current, seen.now),))
     action = _decide(draft, spec, seen, current)
+    wanted = current if action is None else action.after
+    if (allowed := budgeted(draft, spec, seen.cost, current, wanted)) != wanted:
+        action = _action(current, allowed, f"capped by budget: {wanted} → {allowed}", True)
     draft.status.desired_replicas = current if action is None else action.after
     if spec.dry_run and action is not None:
         _dry_run(draft, previous, action)

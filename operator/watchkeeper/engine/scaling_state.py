@@ -13,13 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from watchkeeper.api.common import Condition, ConditionStatus
-from watchkeeper.api.scalingpolicy import (
-    HISTORY_LIMIT,
-    Recommendation,
-    ReplicaChange,
-    ScaleEvent,
-    ScalingPolicyStatus,
-)
+from watchkeeper.api.scaling_history import HISTORY_LIMIT, Recommendation, ReplicaChange, ScaleEvent
+from watchkeeper.api.scalingpolicy import ScalingPolicyStatus
 from watchkeeper.api.timestamps import format_time, parse_time
 
 from .conditions import merge_condition
@@ -32,6 +27,7 @@ SCALING_LIMITED = "ScalingLimited"
 FALLBACK_ACTIVE = "FallbackActive"
 TARGET_CONFLICT = "TargetConflict"
 SCALE_DOWN_HELD = "ScaleDownHeld"
+BUDGET_LIMITED = "BudgetLimited"
 OWN_CONDITIONS = (
     ABLE_TO_SCALE,
     SCALING_ACTIVE,
@@ -39,7 +35,14 @@ OWN_CONDITIONS = (
     FALLBACK_ACTIVE,
     TARGET_CONFLICT,
     RIGHTSIZING_AVAILABLE,
+    BUDGET_LIMITED,
 )
+_BUDGET_WORRIES = {
+    "BudgetTooSmall": "Warning",
+    "CostUnknown": "Warning",
+    "CappedByBudget": "Normal",
+}
+_VOLATILE_BUDGET = ("perReplicaHourly", "spendPerHour", "percentUsed")
 
 TRUE, FALSE = ConditionStatus.TRUE, ConditionStatus.FALSE
 _WORRYING_ACTIVE_REASONS = {"FailedGetExternalMetric", "InvalidQuery"}
@@ -72,6 +75,9 @@ class Draft:
         self.status.conditions = merge_condition(
             self.status.conditions, type_, status, reason, message, self.generation, self.now
         )
+
+    def drop_condition(self, type_: str) -> None:
+        self.status.conditions = [c for c in self.status.conditions if c.type != type_]
 
     def notice(self, type_: str, reason: str, message: str) -> None:
         self.notices.append(Notice(type_, reason, message))
@@ -125,6 +131,12 @@ def transitions(before: Sequence[Condition], after: Sequence[Condition]) -> list
         if condition.type not in OWN_CONDITIONS or condition.reason == "TargetConflict":
             continue  # a TargetConflict is told by the TargetConflict condition
         previous = old.get(condition.type)
+        if condition.type == BUDGET_LIMITED:  # a cap, a budget that cannot be met, and back
+            if previous is None or previous.reason != condition.reason:
+                kind = _BUDGET_WORRIES.get(condition.reason)
+                if kind or (previous is not None and previous.reason in _BUDGET_WORRIES):
+                    notices.append(Notice(kind or "Normal", condition.reason, condition.message))
+            continue
         if condition.type == SCALING_LIMITED:  # told only when a hold starts
             if condition.reason == SCALE_DOWN_HELD and (
                 previous is None or previous.reason != SCALE_DOWN_HELD
@@ -167,6 +179,8 @@ def significant(status: ScalingPolicyStatus, horizon: timedelta) -> dict[str, An
         metric["forecastError"] = prediction.get("error")
     if data["recommendations"]:
         data["recommendations"][-1].pop("time")
+    for name in _VOLATILE_BUDGET if data["budget"] else ():
+        data["budget"].pop(name)
     return data
 
 

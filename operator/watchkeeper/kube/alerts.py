@@ -35,8 +35,8 @@ class AlertStore(CustomObjects):
         labels: dict[str, str],
         policy: dict[str, Any],
     ) -> None:
-        """Create the Alert, owned by the policy; an Alert that already exists is taken over
-        (its labels updated)."""
+        """Create the Alert, owned by the policy (`name`, `uid` and `kind`, an AlertPolicy
+        unless given); an Alert that already exists is taken over (its labels updated)."""
         body = {
             "apiVersion": API_VERSION,
             "kind": ALERT.kind,
@@ -46,7 +46,7 @@ class AlertStore(CustomObjects):
                 "ownerReferences": [
                     {
                         "apiVersion": API_VERSION,
-                        "kind": ALERT_POLICY.kind,
+                        "kind": policy.get("kind", ALERT_POLICY.kind),
                         "name": policy["name"],
                         "uid": policy["uid"],
                         "controller": True,

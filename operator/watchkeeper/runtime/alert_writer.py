@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from watchkeeper.api import ALERT, ALERT_POLICY, API_VERSION
+from watchkeeper.api import ALERT, API_VERSION
 from watchkeeper.api.alert import (
     ESCALATION_LABEL,
     POLICY_LABEL,
@@ -121,6 +121,9 @@ class AlertWriter:
         ns, key = self.policy.namespace, self.services.alert_key
         for item in alerts:
             name = item["metadata"]["name"]
+            owners = item["metadata"].get("ownerReferences") or []
+            if owners and all(o.get("kind") != self.policy.kind for o in owners):
+                continue  # another kind's policy of the same name
             raw = item.get("status") or {}
             if raw and not proven(key, ns, name, self.policy.uid, raw):
                 LOGGER.warning(
@@ -224,7 +227,8 @@ class AlertWriter:
             self.write_errors.append(refusal)
             if refusal not in refused_before:
                 LOGGER.warning(
-                    "AlertPolicy %s/%s: a write was refused: %s",
+                    "%s %s/%s: a write was refused: %s",
+                    self.policy.kind,
                     self.policy.namespace,
                     self.policy.name,
                     refusal,
@@ -286,7 +290,7 @@ class AlertWriter:
                 SEVERITY_LABEL: desired["severity"] or "",
             }
             if before is None:
-                owner = {"name": self.policy.name, "uid": self.policy.uid}
+                owner = {"name": self.policy.name, "uid": self.policy.uid, "kind": self.policy.kind}
                 await store.create(ns, record.name, labels, owner)
                 ALERT_WRITES.labels("create").inc()
             elif before.get("severity") != desired["severity"]:
@@ -363,7 +367,7 @@ class AlertWriter:
                 f"Alert {name} ({labels}) changed from {previous} to {severity}: {value}{bound}"
             )
         policy = ObjectRef(
-            API_VERSION, ALERT_POLICY.kind, self.policy.namespace, self.policy.name, self.policy.uid
+            API_VERSION, self.policy.kind, self.policy.namespace, self.policy.name, self.policy.uid
         )
-        LOGGER.info("AlertPolicy %s/%s: %s", self.policy.namespace, self.policy.name, message)
+        LOGGER.info("%s %s/%s: %s", policy.kind, policy.namespace, policy.name, message)
         await self.post_event(policy, type_, transition.change.value, message)

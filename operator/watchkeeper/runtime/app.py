@@ -178,7 +178,7 @@ class Runtime:
         if kind is ALERT_POLICY:
             await self.alerting.remove(namespace, name)
         elif kind is SCALING_POLICY:
-            self.scaling.remove(namespace, name)
+            await self.scaling.remove(namespace, name)
 
     async def _prime(self) -> None:
         """Load every Alert before the first evaluation (the watch then keeps them): the
@@ -208,7 +208,7 @@ class Runtime:
     async def _stand_down(self) -> None:
         self.scheduler.active.clear()
         await self.alerting.stand_down()
-        self.scaling.stand_down()
+        await self.scaling.stand_down()
         self.services.groups.stand_down()
 
     def _spawn(self, work: Any, name: str) -> None:

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from watchkeeper.api import ESCALATION_POLICY, SCALING_POLICY
+from watchkeeper.api import ALERT_POLICY, ESCALATION_POLICY, SCALING_POLICY
 from watchkeeper.api.alert import ESCALATION_LABEL, AlertState, NotificationEvent
 from watchkeeper.api.escalationpolicy import EscalationPolicySpec
 from watchkeeper.api.scaling_limits import Floor
@@ -121,11 +121,16 @@ class Escalator:
         ran: tuple[tuple[int, int, datetime], ...],
         now: datetime,
     ) -> None:
-        """Raise the floors the run steps ask for while the alert fires; lift them after."""
+        """Raise the floors the run steps ask for while the alert fires; lift them after.
+        A ScalingPolicy's budget warning raises none: capacity is not bought with money
+        the budget says is running out (and runtime/floors.py keeps AlertPolicies' only)."""
         alert = record.name
         targets = {action.scaling_policy_ref for step in chain.steps for action in step.scale}
         wanted: dict[str, int] = {}
-        if record.instance.state == AlertState.FIRING:
+        if (
+            record.instance.state == AlertState.FIRING
+            and self.writer.policy.kind == ALERT_POLICY.kind
+        ):
             for _, index, _ in ran:
                 for action in chain.steps[index].scale:
                     ref = action.scaling_policy_ref

@@ -1,14 +1,13 @@
 """ScalingPolicy: one scheduler job per policy evaluates it every evaluationInterval.
 
-Each evaluation observes (competing autoscalers, the target's /scale, the metrics and their
-forecasts), lets the engine decide, sets the replicas, applies its part of the status when
-something that matters changed (values that move at every evaluation wait for the
---status-heartbeat), and posts the Events the engine asks for. The policy's memory is its
-status: a new leader starts from it. The policy, the other ScalingPolicies, the HPAs and
-ScaledObjects, and Deployments and StatefulSets that opted in all come from watches
-(runtime/workloads.py): a steady evaluation sends Prometheus its queries and the API server
-nothing but real changes.
-"""
+Each evaluation observes (competing autoscalers, the target's /scale, the metrics, their
+forecasts, the cost), lets the engine decide, sets the replicas, applies its part of the
+status when something that matters changed (values that move at every evaluation wait for
+the --status-heartbeat), posts the Events the engine asks for and runs the budget warnings
+(runtime/scaling_warnings.py). The policy's memory is its status: a new leader starts from
+it. The policy, the other ScalingPolicies, the HPAs and ScaledObjects, and the workloads
+that opted in come from watches (runtime/workloads.py): a steady evaluation sends
+Prometheus its queries and the API server nothing but real changes."""
 
 from __future__ import annotations
 
@@ -32,12 +31,7 @@ from watchkeeper.api.scalingpolicy import (
 )
 from watchkeeper.engine.scaling import resolve_behaviour
 from watchkeeper.engine.scaling_metrics import Forecast, Reading, forecast_query
-from watchkeeper.engine.scaling_policy import (
-    Observation,
-    conclude,
-    conflict_of,
-    evaluate,
-)
+from watchkeeper.engine.scaling_policy import Observation, conclude, conflict_of, evaluate
 from watchkeeper.engine.scaling_schedule import raised_min
 from watchkeeper.engine.scaling_state import (
     OWN_CONDITIONS,
@@ -55,6 +49,7 @@ from watchkeeper.runtime.connections import resolve_connection
 from watchkeeper.runtime.metrics import count_scale_event, export_scaling, forget_scaling
 from watchkeeper.runtime.rightsizing import RightsizingClock
 from watchkeeper.runtime.scaling_limits import ScheduleClock, holding
+from watchkeeper.runtime.scaling_warnings import BudgetWarnings
 from watchkeeper.runtime.scheduler import Scheduler
 from watchkeeper.runtime.services import Services
 from watchkeeper.runtime.workloads import scale_status
@@ -95,7 +90,7 @@ class ScalingService:
         try:
             spec = ScalingPolicySpec.model_validate(dict(body.get("spec") or {}))
         except ValidationError:  # the Ready condition says what is wrong
-            self.remove(namespace, name)
+            self._forget(namespace, name)
             return
         self._specs[key] = (generation, spec)
         ref = spec.target_ref
@@ -108,13 +103,23 @@ class ScalingService:
         self.scheduler.upsert(key, KIND, interval, run, offset_key=body["metadata"].get("uid"))
         self.scheduler.trigger(key)
 
-    def remove(self, namespace: str, name: str) -> None:
+    def _forget(self, namespace: str, name: str) -> PolicyDaemon | None:
         key = job_key(namespace, name)
         self.scheduler.remove(key)
         self._specs.pop(key, None)
-        self._daemons.pop(key, None)
         self._claim(key, name, None)
         forget_scaling(namespace, name)
+        return self._daemons.pop(key, None)
+
+    async def remove(self, namespace: str, name: str) -> None:
+        daemon = self._forget(namespace, name)
+        if daemon is not None:
+            await daemon.warnings.stop()
+
+    def warnings(self, namespace: str, name: str) -> BudgetWarnings | None:
+        """The budget warnings of a policy, if it has run on this replica."""
+        daemon = self._daemons.get(job_key(namespace, name))
+        return daemon.warnings if daemon else None
 
     def spec(self, key: str) -> ScalingPolicySpec | None:
         """The policy's spec as parsed, if it is valid."""
@@ -136,8 +141,10 @@ class ScalingService:
             self._target_of[key] = target
             self._claimants.setdefault(target, set()).add(name)
 
-    def stand_down(self) -> None:
-        self._daemons.clear()
+    async def stand_down(self) -> None:
+        daemons, self._daemons = list(self._daemons.values()), {}
+        for daemon in daemons:
+            await daemon.warnings.stop()
 
     async def _evaluate(self, namespace: str, name: str, key: str, due: datetime) -> None:
         body = self.services.objects.get(SCALING_POLICY, namespace, name)
@@ -185,6 +192,7 @@ class PolicyDaemon:
         still shows it, the watch lags behind and /scale is read instead."""
         self.schedules = ScheduleClock()
         self.rightsizing = RightsizingClock(service.services, namespace)
+        self.warnings = BudgetWarnings(service.services, namespace, name)
 
     async def evaluate_once(
         self, body: Mapping[str, Any], spec: ScalingPolicySpec, now: datetime
@@ -226,6 +234,7 @@ class PolicyDaemon:
         if plan.action is not None and scale is not None and error is None:
             count_scale_event(self.namespace, self.name, plan.action.before, plan.action.after)
         await self._write()
+        await self.warnings.evaluate(self.body, spec, previous.budget, outcome.status.budget)
         for notice in outcome.notices:
             await self._post(notice)
         return spec.evaluation_interval.delta.total_seconds()
@@ -275,7 +284,7 @@ class PolicyDaemon:
                 scale = await self.scales.get(self.namespace, spec.target_ref)
         except ScaleError as failure:
             return Observation(now, generation, scale_error=str(failure)), None, False
-        readings, forecasts = await self._query(spec, now)
+        readings, forecasts, cost = await self._query(spec, now)
         status_replicas, selector = scale_status(scale, workload)
         ready, pods_error = None, ""
         if selector is not None:  # the HPA's ready pods: through the /scale selector
@@ -291,25 +300,32 @@ class PolicyDaemon:
             pods_error=pods_error,
             readings=readings,
             forecasts=forecasts,
+            cost=cost,
             holding=holding(services, self.namespace, spec),
         )
         return observation, scale, workload is not None
 
     async def _query(
         self, spec: ScalingPolicySpec, now: datetime
-    ) -> tuple[dict[str, Reading], dict[str, Forecast]]:
-        """Every metric's value and, with predictive on, its forecasts, concurrently."""
+    ) -> tuple[dict[str, Reading], dict[str, Forecast], Reading | None]:
+        """Every metric's value, the cost query's and, with predictive on, the metrics'
+        forecasts, concurrently."""
+        cost_query = spec.cost.query if spec.cost else None
         try:
             conn = await resolve_connection(self.kube, self.config, self.namespace, spec.prometheus)
         except SecretUnavailable as failure:
             unread = Reading(error=str(failure))
-            return {m.name: unread for m in spec.metrics}, {}
+            return {m.name: unread for m in spec.metrics}, {}, unread if cost_query else None
         values = [self._read(conn, m.query, now) for m in spec.metrics]
+        if cost_query:
+            values.append(self._read(conn, cost_query, now))
+        answers = await asyncio.gather(*values)
         names = [m.name for m in spec.metrics]
-        readings = dict(zip(names, await asyncio.gather(*values), strict=True))
+        readings = dict(zip(names, answers[: len(names)], strict=True))
+        cost = answers[-1] if cost_query else None
         predictive = spec.predictive
         if predictive is None or predictive.mode == PredictiveMode.OFF:
-            return readings, {}
+            return readings, {}, cost
         horizon = predictive.horizon.delta
         step = spec.evaluation_interval.delta
         exprs = [
@@ -324,7 +340,7 @@ class PolicyDaemon:
             m.name: Forecast(ahead=answers[i], past=answers[count + i])
             for i, m in enumerate(spec.metrics)
         }
-        return readings, forecasts
+        return readings, forecasts, cost
 
     async def _read(self, conn: Connection, expr: str, at: datetime) -> Reading:
         try:

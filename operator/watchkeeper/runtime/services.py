@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from watchkeeper.api import ALERT_POLICY
 from watchkeeper.engine.inhibition import InhibitRule
 from watchkeeper.engine.silences import Silence
 from watchkeeper.engine.templating import RenderAll
@@ -32,11 +33,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class PolicyRef:
-    """An AlertPolicy (or ScalingPolicy) by identity."""
+    """An AlertPolicy (or a ScalingPolicy, owner of its budget warnings) by identity."""
 
     namespace: str
     name: str
     uid: str
+    kind: str = ALERT_POLICY.kind
 
 
 @dataclass
