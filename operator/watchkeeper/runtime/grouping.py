@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from watchkeeper.api import ALERT, ALERT_POLICY, NOTIFICATION_CHANNEL
+from watchkeeper.api import ALERT, ALERT_POLICY, NOTIFICATION_CHANNEL, SCALING_POLICY
 from watchkeeper.api.alert import AlertState, NotificationEvent, Outcome
 from watchkeeper.api.grouping import GroupFlush, GroupMember, GroupStatus
 from watchkeeper.api.timeinterval import TimeWindows
@@ -230,14 +230,20 @@ class GroupService:
                 found.add(member.alert)
         return frozenset(found)
 
+    def _owner_gone(self, namespace: str, policy: str) -> bool:
+        """Whether the alert's policy is gone (an AlertPolicy, or the ScalingPolicy of a
+        budget warning)."""
+        kinds = (ALERT_POLICY, SCALING_POLICY)
+        return all(self.services.objects.get(k, namespace, policy) is None for k in kinds)
+
     def _reconciled(self, key: ChannelKey, group: GroupStatus, now: datetime) -> GroupStatus:
-        """Firing members whose AlertPolicy is gone count as resolved now. A firing member
+        """Firing members whose policy is gone count as resolved now. A firing member
         whose Alert resolved owing this channel no Resolved (it resolved while silenced,
         inhibited or in a mute window, or the route does not send resolved alerts) leaves
         without a word, as Alertmanager drops it."""
         members = []
         for member in group.members:
-            if member.firing and not self.services.objects.get(ALERT_POLICY, key[0], member.policy):
+            if member.firing and self._owner_gone(key[0], member.policy):
                 member = member.model_copy(update={"firing": False, "since": format_time(now)})
             elif member.firing and _resolved_quietly(
                 self.services.objects.get(ALERT, key[0], member.alert), key[1], member
