@@ -151,6 +151,10 @@ class Parity:
         return found
 
     def _post(self, key: str, alert: dict[str, Any], ends: str) -> None:
+        self.am.post_alerts([self._am_alert(key, alert, ends)])
+
+    def _am_alert(self, key: str, alert: dict[str, Any], ends: str) -> dict[str, Any]:
+        """Watchkeeper's Alert as Alertmanager is given it."""
         policy, _ = self._series[key]
         labels = {
             **alert["status"]["labels"],
@@ -159,7 +163,7 @@ class Parity:
             GROUP_LABEL: f"{self.namespace}/{alert['metadata']['name']}",
         }
         starts = alert["status"]["firingSince"]
-        self.am.post_alerts([{"labels": labels, "startsAt": starts, "endsAt": ends}])
+        return {"labels": labels, "startsAt": starts, "endsAt": ends}
 
     def fire(self, key: str, policy: str | None = None, **labels: str) -> None:
         """The series goes above its threshold; Alertmanager is told once Watchkeeper's
@@ -172,11 +176,16 @@ class Parity:
         self._names[key] = alert["metadata"]["name"]
         self._post(key, alert, format_time(_now() + timedelta(hours=1)))
 
-    def resolve(self, key: str) -> None:
-        policy, labels = self._series[key]
-        self.exporter.set(self.policies[policy], 0, labels)
-        alert = self.alert(key, "Resolved")
-        self._post(key, alert, alert["status"]["resolvedAt"])
+    def resolve(self, *keys: str) -> None:
+        """The series go below their thresholds together; Alertmanager is told of them
+        together once Watchkeeper's Alerts resolved (so no flush falls between them on
+        one side only)."""
+        for key in keys:
+            policy, labels = self._series[key]
+            self.exporter.set(self.policies[policy], 0, labels)
+        resolved = [(key, self.alert(key, "Resolved")) for key in keys]
+        ended = [self._am_alert(k, a, a["status"]["resolvedAt"]) for k, a in resolved]
+        self.am.post_alerts(ended)
 
     def silence(self, name: str, matchers: list[str]) -> None:
         spec = {"matchers": matchers, "duration": "1h", "createdBy": "parity"}

@@ -55,6 +55,16 @@ def _publish(exporter, namespace: str, memory: float = 200 * MI) -> list[tuple[s
     return [(name, labels) for name, labels, _ in series]
 
 
+def _wait_scraped(prometheus, namespace: str) -> None:
+    """Until Prometheus has every series, usage with two samples: a 1s-step subquery sees
+    only samples up to the last whole second before the query's instant, so the newest
+    sample alone may be invisible to the policy's first evaluation."""
+    prometheus.wait_for(f'{REQUESTS}{{namespace="{namespace}"}}', lambda r: len(r) == 4)
+    for usage in (CPU_GAUGE, MEMORY):
+        samples = f'count_over_time({usage}{{namespace="{namespace}"}}[1m]) >= 2'
+        prometheus.wait_for(samples, lambda r: len(r) >= len(PODS))
+
+
 def _policy(**rightsizing) -> dict:
     cpu = f'{CPU_GAUGE}{{namespace="{{{{ namespace }}}}", pod=~"{{{{ pods }}}}"}}'
     block = {
@@ -76,7 +86,7 @@ def test_advice_in_status_never_applied(
 ):
     published = _publish(exporter, namespace)
     try:
-        prometheus.wait_for(f'{REQUESTS}{{namespace="{namespace}"}}', lambda r: len(r) == 4)
+        _wait_scraped(prometheus, namespace)
         deployment(apps_v1, namespace, "web", 2)
         before = apps_v1.read_namespaced_deployment("web", namespace)
         apply(kubeconfig, namespace, _policy())
@@ -140,7 +150,7 @@ def test_a_restart_does_not_ask_early(
     """When the advice was computed is in status: a new operator waits for the recheck."""
     published = _publish(exporter, namespace)
     try:
-        prometheus.wait_for(f'{REQUESTS}{{namespace="{namespace}"}}', lambda r: len(r) == 4)
+        _wait_scraped(prometheus, namespace)
         deployment(apps_v1, namespace, "web", 2)
         apply(kubeconfig, namespace, _policy())
         advice = eventually(
@@ -165,7 +175,7 @@ def test_backtest_prints_the_same_advice(
 ):
     published = _publish(exporter, namespace)
     try:
-        prometheus.wait_for(f'{REQUESTS}{{namespace="{namespace}"}}', lambda r: len(r) == 4)
+        _wait_scraped(prometheus, namespace)
         deployment(apps_v1, namespace, "web", 2)
         policy = _policy()
         apply(kubeconfig, namespace, policy)

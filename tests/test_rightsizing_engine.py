@@ -159,8 +159,10 @@ def test_queries_are_templated_and_wrapped():
     assert expr == 'max by (container) (my_requests{ns="shop",p=~"web-[a-z0-9]+-[a-z0-9]+"})'
 
 
-def _computed(at: datetime, generation: int = 1, error: str = "") -> RightsizingStatus:
-    app = ContainerAdvice(name="app", cpu=ResourceAdvice(), memory=ResourceAdvice())
+def _computed(
+    at: datetime, generation: int = 1, error: str = "", usage: float | None = 0.2
+) -> RightsizingStatus:
+    app = ContainerAdvice(name="app", cpu=ResourceAdvice(usage=usage), memory=ResourceAdvice())
     return RightsizingStatus(
         computed_at=at.isoformat(), observed_generation=generation, containers=[app], error=error
     )
@@ -183,6 +185,10 @@ HOUR = timedelta(hours=1)
         (None, 1, NOW + timedelta(seconds=15), NOW, False),
         # no data: retried like a failure
         (RightsizingStatus(computed_at=NOW.isoformat()), 1, NOW + timedelta(minutes=5), NOW, True),
+        # requests but no usage yet (a new workload, or a scrape not yet in the window)
+        (_computed(NOW, usage=None), 1, NOW + timedelta(minutes=4), NOW, False),
+        (_computed(NOW, usage=None), 1, NOW + timedelta(minutes=5), NOW, True),
+        (_computed(NOW, usage=None), 1, NOW + timedelta(minutes=5), None, True),  # restarted
     ],
 )
 def test_when_to_ask_again(advice, generation, now, failed_at, expected):

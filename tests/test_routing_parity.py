@@ -241,7 +241,6 @@ def test_grouping_across_policies_late_joiner_resolve_and_repeat(parity_with):
     am, wk = parity.phase(REPEAT)
     assert am == wk == Counter([parity.grouped(CHECKOUT, "b", "c")])
 
-    parity.resolve("b")
-    parity.resolve("c")
+    parity.resolve("b", "c")
     am, wk = parity.phase(GROUP_INTERVAL)
     assert am == wk == Counter([parity.grouped(CHECKOUT, resolved=("b", "c"))])

@@ -178,6 +178,11 @@ def failed(previous: RightsizingStatus | None, error: str) -> RightsizingStatus:
     return (previous or RightsizingStatus()).model_copy(update={"error": error})
 
 
+def found_usage(advice: RightsizingStatus) -> bool:
+    """Whether any container's usage was found: advice without any is no data yet."""
+    return any(c.cpu.usage is not None or c.memory.usage is not None for c in advice.containers)
+
+
 def due(
     spec: Rightsizing,
     advice: RightsizingStatus | None,
@@ -186,12 +191,12 @@ def due(
     failed_at: datetime | None = None,
 ) -> bool:
     """Whether to query again: never before the retry of an attempt that failed or found
-    no data, otherwise when there is no advice, the spec changed or the recheckInterval
+    no usage, otherwise when there is no advice, the spec changed or the recheckInterval
     has passed."""
     recheck = spec.recheck_interval.delta
     if failed_at is not None and now < failed_at + min(recheck, RETRY_AFTER):
         return False
-    if advice is None or advice.error or not advice.containers or advice.computed_at is None:
+    if advice is None or advice.error or not found_usage(advice) or advice.computed_at is None:
         return True
     if advice.observed_generation != generation:
         return True

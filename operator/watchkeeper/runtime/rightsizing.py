@@ -8,7 +8,15 @@ import asyncio
 from datetime import datetime
 
 from watchkeeper.api.scalingpolicy import ScalingPolicySpec, ScalingPolicyStatus
-from watchkeeper.engine.rightsizing import advise, by_container, due, failed, queries, record
+from watchkeeper.engine.rightsizing import (
+    advise,
+    by_container,
+    due,
+    failed,
+    found_usage,
+    queries,
+    record,
+)
 from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import PrometheusError
 from watchkeeper.runtime.connections import resolve_connection
@@ -49,7 +57,7 @@ class RightsizingClock:
             self._failed_at = now
             return record(status, failed(previous, str(failure)), generation, now)
         advice = advise(block, answers, replicas, generation, now)
-        self._failed_at = None if advice.containers else now
+        self._failed_at = None if found_usage(advice) else now
         return record(status, advice, generation, now)
 
     async def _ask(
