@@ -18,6 +18,7 @@ from tests.test_scalingpolicy import (
     scaling_policy,
     status,
     wait_condition,
+    wait_event,
     wait_history,
 )
 from tests.waiting import condition, eventually
@@ -82,7 +83,7 @@ def _advice(custom_objects, namespace: str) -> dict:
 
 
 def test_advice_in_status_never_applied(
-    operator, kubeconfig, namespace, custom_objects, apps_v1, exporter, prometheus
+    operator, kubeconfig, namespace, custom_objects, apps_v1, core_v1, exporter, prometheus
 ):
     published = _publish(exporter, namespace)
     try:
@@ -139,6 +140,11 @@ def test_advice_in_status_never_applied(
         assert failure["status"] == "False" and "query cpuUsage" in failure["message"]
         kept = obj["status"]["rightsizing"]
         assert kept["containers"] == fresh["containers"] and kept["error"]
+        # each change of what the advice says is one Event: the savings, then the failure
+        kind, _, message = wait_event(core_v1, namespace, "web", "AdviceComputed")
+        assert kind == "Normal" and "core-hours" in message
+        kind, _, message = wait_event(core_v1, namespace, "web", "QueryFailed")
+        assert kind == "Warning" and "query cpuUsage" in message
     finally:
         for name, labels in published:
             exporter.remove(name, labels)

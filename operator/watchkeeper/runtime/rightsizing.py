@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
+from watchkeeper.api.common import Condition, ConditionStatus
 from watchkeeper.api.scalingpolicy import ScalingPolicySpec, ScalingPolicyStatus
 from watchkeeper.engine.rightsizing import (
+    RIGHTSIZING_AVAILABLE,
     advise,
     by_container,
     due,
@@ -17,6 +19,7 @@ from watchkeeper.engine.rightsizing import (
     queries,
     record,
 )
+from watchkeeper.engine.scaling_state import Notice
 from watchkeeper.kube.secrets import SecretUnavailable
 from watchkeeper.prometheus.client import PrometheusError
 from watchkeeper.runtime.connections import resolve_connection
@@ -38,8 +41,25 @@ class RightsizingClock:
         status: ScalingPolicyStatus,
         generation: int | None,
         now: datetime,
+    ) -> tuple[ScalingPolicyStatus, list[Notice]]:
+        """The status with fresh advice when it is due (otherwise as it was), and an Event
+        when what its condition says changed (new savings, a failure, a recovery)."""
+        after = await self._advised(spec, status, generation, now)
+        old, new = _condition(status), _condition(after)
+        if new is None or (
+            old is not None and (old.reason, old.message) == (new.reason, new.message)
+        ):
+            return after, []
+        kind = "Normal" if new.status == ConditionStatus.TRUE else "Warning"
+        return after, [Notice(kind, new.reason, new.message)]
+
+    async def _advised(
+        self,
+        spec: ScalingPolicySpec,
+        status: ScalingPolicyStatus,
+        generation: int | None,
+        now: datetime,
     ) -> ScalingPolicyStatus:
-        """The status with fresh advice when it is due; otherwise as it was."""
         block = spec.rightsizing
         if block is None:
             self._failed_at = None
@@ -79,3 +99,7 @@ class RightsizingClock:
                 raise result
             answers[name] = by_container((s.labels, s.value) for s in result)
         return answers
+
+
+def _condition(status: ScalingPolicyStatus) -> Condition | None:
+    return next((c for c in status.conditions if c.type == RIGHTSIZING_AVAILABLE), None)

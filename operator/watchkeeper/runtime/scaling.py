@@ -229,13 +229,13 @@ class PolicyDaemon:
                 error = str(failure)
         outcome = conclude(spec, previous, plan, error, now)
         generation = body["metadata"].get("generation")
-        self.status = await self.rightsizing.update(spec, outcome.status, generation, now)
+        self.status, advised = await self.rightsizing.update(spec, outcome.status, generation, now)
         export_scaling(self.namespace, self.name, self.status)
         if plan.action is not None and scale is not None and error is None:
             count_scale_event(self.namespace, self.name, plan.action.before, plan.action.after)
         await self._write()
         await self.warnings.evaluate(self.body, spec, previous.budget, outcome.status.budget)
-        for notice in outcome.notices:
+        for notice in [*outcome.notices, *advised]:
             await self._post(notice)
         return spec.evaluation_interval.delta.total_seconds()
 
