@@ -1,13 +1,15 @@
 """Alertmanager's aggregation groups as pure decisions: which group an alert joins, when a
 group is looked at, whether a look sends (the notification log's rule), what leaves after
-it, and a simulated timeline of a group's life."""
+it, a simulated timeline of a group's life; and the limits of a channel's groups."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
+from watchkeeper.api import NOTIFICATION_CHANNEL
 from watchkeeper.api.alertpolicy import Routing
 from watchkeeper.api.grouping import GroupFlush, GroupMember, GroupStatus
 from watchkeeper.api.notificationchannel import NotificationChannelSpec
@@ -21,6 +23,8 @@ from watchkeeper.engine.grouping import (
     options_for,
     settle,
 )
+from watchkeeper.runtime.grouping import MAX_GROUPS, MAX_MEMBERS, GroupService
+from watchkeeper.runtime.objects import ObjectCache
 
 T0 = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 S, M, H = timedelta(seconds=1), timedelta(minutes=1), timedelta(hours=1)
@@ -164,3 +168,32 @@ def test_an_empty_group_keeps_its_log_so_a_quick_refire_stays_quiet_like_alertma
     assert decide(again, frozenset(), False, T0 + H + 30 * S).owed is None
     gone = settle(kept, None, frozenset(), T0 + 5 * H)
     assert gone is None
+
+
+def test_a_full_channel_lets_alerts_go_one_by_one():
+    """The limits of a channel's groups (status stays well within an object's size): a new
+    group beyond 200, or a new alert beyond 1,000 in all, is notified on its own; an alert
+    already in its group stays there."""
+    objects = ObjectCache()
+    objects.put(NOTIFICATION_CHANNEL, {"metadata": {"namespace": "ns", "name": "c"}})
+    scheduler = SimpleNamespace(upsert=lambda *args, **kwargs: None)
+    service = GroupService(SimpleNamespace(objects=objects), scheduler)  # type: ignore[arg-type]
+
+    def labels(service_name: str, alert: str) -> dict[str, str]:
+        return {"service": service_name, "watchkeeper_alert": f"ns/{alert}"}
+
+    groups = {}
+    for index in range(MAX_GROUPS):
+        group = join(None, OPTIONS, member(f"a{index}", T0, service=f"s{index}"), T0)
+        assert group is not None
+        groups[group.key] = group
+    service._groups[("ns", "c")] = groups
+    assert not service.has_room("ns", "c", OPTIONS, labels("new", "x"))
+    assert service.has_room("ns", "c", OPTIONS, labels("s1", "x"))  # an existing group
+
+    crowded = join(None, OPTIONS, member("m0", T0), T0)
+    assert crowded is not None
+    many = [member(f"m{i}", T0) for i in range(MAX_MEMBERS)]
+    service._groups[("ns", "c")] = {crowded.key: crowded.model_copy(update={"members": many})}
+    assert not service.has_room("ns", "c", OPTIONS, labels("checkout", "x"))
+    assert service.has_room("ns", "c", OPTIONS, labels("checkout", "m5"))  # already in it
