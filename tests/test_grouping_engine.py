@@ -177,7 +177,7 @@ def test_a_full_channel_lets_alerts_go_one_by_one():
     objects = ObjectCache()
     objects.put(NOTIFICATION_CHANNEL, {"metadata": {"namespace": "ns", "name": "c"}})
     scheduler = SimpleNamespace(upsert=lambda *args, **kwargs: None)
-    service = GroupService(SimpleNamespace(objects=objects), scheduler)  # type: ignore[arg-type]
+    service = GroupService(SimpleNamespace(objects=objects), scheduler)
 
     def labels(service_name: str, alert: str) -> dict[str, str]:
         return {"service": service_name, "watchkeeper_alert": f"ns/{alert}"}
