@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import math
+from datetime import UTC, datetime
 
 import pytest
 
+from tests.receivers import Reply
 from watchkeeper.prometheus.client import (
     Connection,
     PrometheusClient,
@@ -34,6 +36,21 @@ async def test_series_come_back_with_labels_and_values(prometheus, exporter, cli
     got = {s.labels["queue"]: s.value for s in samples}
     assert got == {"a": 7, "b": 9.5}
     assert all(s.labels["job"] == "exporter" for s in samples)
+
+
+async def test_a_query_is_a_form_post_with_the_connection_headers(receiver, client):
+    """The request as Prometheus's HTTP API documents it (the body is encoded by the
+    client itself, not by aiohttp's form machinery)."""
+    answer = {"status": "success", "data": {"resultType": "vector", "result": []}}
+    receiver.default = Reply(200, body=answer)
+    conn = Connection(receiver.url + "/prom/", headers=(("X-Scope-OrgID", "team a"),))
+    at = datetime(2026, 12, 4, 12, 0, 0, 250000, tzinfo=UTC)
+    assert await client.query(conn, 'up{job="a b"} > 0', at) == []
+    [request] = receiver.wait_for(1, "/prom/api/v1/query")
+    assert request.method == "POST"
+    assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert request.headers["x-scope-orgid"] == "team a"
+    assert request.form() == {"query": 'up{job="a b"} > 0', "time": f"{at.timestamp():.3f}"}
 
 
 async def test_scalar_and_nan(prometheus, client):
@@ -71,8 +88,6 @@ async def test_unreachable_and_slow_servers_are_unavailable(client, unused_tcp_p
 
 
 async def test_identical_concurrent_queries_are_sent_once(prometheus, client):
-    from datetime import UTC, datetime
-
     at = datetime.now(UTC)
     conn = Connection(prometheus.url)
     results = await asyncio.gather(*(client.query(conn, "vector(1)", at) for _ in range(20)))
