@@ -61,9 +61,11 @@ class Connection:
         return f"Connection(url={self.url!r})"
 
 
-FORM = "application/x-www-form-urlencoded"
-"""The body of a query: encoded here, not by aiohttp, whose form machinery for a dict was
-a tenth of the operator's CPU per evaluation (py-spy, README "Scale")."""
+QUERY_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept-Encoding": "identity"}
+"""Sent with every query unless the connection sets them. The form body is encoded here,
+not by aiohttp's FormData (a tenth of the evaluation path in a profile); an answer is not
+gzipped, which cost more CPU to inflate (and Prometheus to deflate) than the few hundred
+bytes of an alerting query's answer are worth (README, "Scale")."""
 DESTINATION_RECHECK = 60.0
 """Seconds an allowed server stays allowed before its name is resolved and checked again."""
 
@@ -129,8 +131,8 @@ class PrometheusClient:
     async def _post(self, conn: Connection, expr: str, at: float | None) -> list[Sample]:
         params = {"query": expr} | ({"time": f"{at:.3f}"} if at is not None else {})
         headers = dict(conn.headers)
-        if not any(name.lower() == "content-type" for name in headers):
-            headers["Content-Type"] = FORM
+        own = {name.lower() for name in headers}
+        headers |= {k: v for k, v in QUERY_HEADERS.items() if k.lower() not in own}
         checked = self._checked.get(conn.url)
         if checked is None or time.monotonic() - checked > DESTINATION_RECHECK:
             await _check_destination(conn, self._destinations)
