@@ -22,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from watchkeeper.api import ALERT, ALERT_POLICY, NOTIFICATION_CHANNEL, SCALING_POLICY
-from watchkeeper.api.alert import AlertState, NotificationEvent, Outcome
+from watchkeeper.api.alert import AlertState, NotificationEvent
 from watchkeeper.api.grouping import GroupFlush, GroupMember, GroupStatus
 from watchkeeper.api.timeinterval import TimeWindows
 from watchkeeper.api.timestamps import format_time, parse_time
@@ -112,7 +112,7 @@ class GroupService:
 
     async def join(
         self, namespace: str, channel: str, options: GroupOptions, member: GroupMember
-    ) -> Outcome:
+    ) -> None:
         """Record `member`'s transition in its group (KubeError: not recorded)."""
         key = (namespace, channel)
         async with self._locks[key]:
@@ -122,7 +122,6 @@ class GroupService:
             after = join(before, options, member, datetime.now(UTC))
             if after is not None and after != before:
                 await self._write(key, {**groups, group_key: after})
-        return Outcome.GROUPED
 
     async def _look_all(self, due: datetime) -> None:
         channels = {
