@@ -105,11 +105,16 @@ async def test_nothing_runs_while_not_leading() -> None:
     loop = asyncio.create_task(scheduler.run_forever())
     await asyncio.sleep(0.7)
     assert ran == []
-    scheduler.active.set()
+    leading = datetime.now(UTC)
+    scheduler.lead()
     await asyncio.sleep(0.7)
     loop.cancel()
     await asyncio.gather(loop, return_exceptions=True)
     assert ran
+    # what fell due while another replica led was that replica's: the first instant run is
+    # after the lead (an evaluation at a past instant would rewrite history, e.g. re-fire
+    # an Alert the old leader had resolved since)
+    assert min(ran) >= leading
 
 
 async def test_removed_jobs_stop_and_changed_intervals_move_the_grid() -> None:

@@ -203,7 +203,7 @@ class Runtime:
 
     async def _lead(self) -> None:
         LEADER.set(1)
-        self.scheduler.active.set()
+        self.scheduler.lead()
 
     async def _stand_down(self) -> None:
         self.scheduler.active.clear()

@@ -6,8 +6,8 @@ is free (the bound on concurrent work); it is given its due instant, so what it 
 is anchored to the grid however late it starts. Each kind of job has its own slots, so a
 burst of reference checks (thousands of new objects) never delays an evaluation. A job
 that is still running when it falls due again misses that instant (counted, never queued
-twice). Jobs run only while the scheduler is active (this replica leads); nothing a job
-raises stops the loop.
+twice). Jobs run only while the scheduler is active (this replica leads), from the first
+grid instant after it starts leading; nothing a job raises stops the loop.
 """
 
 from __future__ import annotations
@@ -135,6 +135,17 @@ class Scheduler:
 
     def __contains__(self, key: str) -> bool:
         return key in self._jobs
+
+    def lead(self) -> None:
+        """Start running jobs (this replica leads now). Every job's next instant is its next
+        grid instant from now: what fell due before was the old leader's to run, and a run
+        at such a past instant would rewrite history (an evaluation reading Prometheus then
+        would re-fire an Alert the old leader has resolved since)."""
+        now = self._clock()
+        for job in self._jobs.values():
+            job.due = next_due(now, job.interval, job.offset)
+            self._push(job)
+        self.active.set()
 
     def _push(self, job: Job) -> None:
         job.version += 1
