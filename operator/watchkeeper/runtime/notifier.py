@@ -212,7 +212,7 @@ class AlertNotifier:
             resolved = {o.channel: self._channel(o.channel) for o in owed}
             labels = amformat.alert_labels(notification, notification.severity)
             grouping = {
-                name: options
+                name: (c, options)
                 for name, c in resolved.items()
                 if isinstance(c, Channel)
                 and first.step is None
@@ -232,9 +232,7 @@ class AlertNotifier:
                     notified_before=before if first.event in FOLLOW_UPS else None,
                 )
             }
-            for name, options in grouping.items():
-                joined = resolved[name]
-                assert isinstance(joined, Channel)
+            for name, (joined, options) in grouping.items():
                 outcomes[name] = await self._join(joined, options, first, notification, before)
             now = datetime.now(UTC)
             for obligation in owed:
