@@ -101,10 +101,18 @@ async def test_nothing_runs_while_not_leading() -> None:
     async def run(due: datetime) -> None:
         ran.append(due)
 
+    asked: list[datetime] = []
+
+    async def run_asked(due: datetime) -> None:
+        asked.append(due)
+
     scheduler.upsert("job", "Test", timedelta(seconds=0.2), run)
+    scheduler.upsert("asked", "Test", timedelta(seconds=30), run_asked)
     loop = asyncio.create_task(scheduler.run_forever())
-    await asyncio.sleep(0.7)
-    assert ran == []
+    await asyncio.sleep(0.1)
+    scheduler.trigger("asked")  # e.g. a spec change seen while standing by
+    await asyncio.sleep(0.6)
+    assert ran == [] and asked == []
     leading = datetime.now(UTC)
     scheduler.lead()
     await asyncio.sleep(0.7)
@@ -115,6 +123,8 @@ async def test_nothing_runs_while_not_leading() -> None:
     # after the lead (an evaluation at a past instant would rewrite history, e.g. re-fire
     # an Alert the old leader had resolved since)
     assert min(ran) >= leading
+    # a trigger seen while standing by runs at once when leading, at the current instant
+    assert len(asked) == 1 and 0 <= (asked[0] - leading).total_seconds() < 0.1
 
 
 async def test_removed_jobs_stop_and_changed_intervals_move_the_grid() -> None:

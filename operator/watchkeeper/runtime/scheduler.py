@@ -56,6 +56,8 @@ class Job:
     """Its run has begun (a trigger now comes too late for this run)."""
     again: bool = False
     """Triggered while working: run once more as soon as this run ends."""
+    triggered: bool = False
+    """Triggered and not started since (kept across a stand-by: it runs when leading)."""
     version: int = 0
 
 
@@ -130,20 +132,21 @@ class Scheduler:
         if job.working:
             job.again = True
             return
-        job.due = self._clock()
+        job.due, job.triggered = self._clock(), True
         self._push(job)
 
     def __contains__(self, key: str) -> bool:
         return key in self._jobs
 
     def lead(self) -> None:
-        """Start running jobs (this replica leads now). Every job's next instant is its next
-        grid instant from now: what fell due before was the old leader's to run, and a run
-        at such a past instant would rewrite history (an evaluation reading Prometheus then
-        would re-fire an Alert the old leader has resolved since)."""
+        """Start running jobs (this replica leads now). A job triggered meanwhile runs now;
+        every other job at its next grid instant from now: what fell due before was the old
+        leader's to run, and a run at such a past instant would rewrite history (an
+        evaluation reading Prometheus then would re-fire an Alert the old leader has
+        resolved since)."""
         now = self._clock()
         for job in self._jobs.values():
-            job.due = next_due(now, job.interval, job.offset)
+            job.due = now if job.triggered else next_due(now, job.interval, job.offset)
             self._push(job)
         self.active.set()
 
@@ -190,6 +193,7 @@ class Scheduler:
             await asyncio.wait_for(self._wake.wait(), seconds)
 
     def _start(self, job: Job, due: datetime) -> None:
+        job.triggered = False
         job.due = next_due(max(due, self._clock() - job.interval / 2), job.interval, job.offset)
         self._push(job)
         if job.running:
