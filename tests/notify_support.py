@@ -28,6 +28,15 @@ def channel(name: str, spec: dict[str, Any], status: dict[str, Any] | None = Non
     )
 
 
+PAGERDUTY_SECRETS = {("pd", "key"): "routing"}
+
+
+def pagerduty(receiver: Any, **spec: Any) -> dict[str, Any]:
+    """A PagerDuty channel's spec that sends to `receiver` (its key in PAGERDUTY_SECRETS)."""
+    block = {"routingKeySecretRef": {"name": "pd", "key": "key"}, "url": f"{receiver.url}/e"}
+    return {"type": "PagerDuty", "pagerduty": block, **spec}
+
+
 @dataclass
 class Cluster:
     """Secrets and status writes, standing in for the API server in notify tests."""

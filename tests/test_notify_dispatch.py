@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.notify_support import FIRING, Cluster, channel, transition
+from tests.notify_support import FIRING, PAGERDUTY_SECRETS, Cluster, channel, pagerduty, transition
 from watchkeeper.notify.dispatch import Outcome
 from watchkeeper.notify.message import Event
 
@@ -132,15 +132,8 @@ async def test_redelivering_a_transition_reuses_its_slot_and_key(receiver):
 
 
 async def test_stateful_services_always_get_resolve(receiver):
-    cluster = Cluster({("pd", "key"): "routing"})
-    spec = {
-        "type": "PagerDuty",
-        "pagerduty": {
-            "routingKeySecretRef": {"name": "pd", "key": "key"},
-            "url": f"{receiver.url}/e",
-        },
-        "rateLimit": {"max": 1, "per": "1m"},
-    }
+    cluster = Cluster(dict(PAGERDUTY_SECRETS))
+    spec = pagerduty(receiver, rateLimit={"max": 1, "per": "1m"})
     dispatcher = cluster.dispatcher()
     try:
         await dispatcher.deliver(channel("pd", spec), FIRING)

@@ -6,7 +6,7 @@ group notifications."""
 
 from __future__ import annotations
 
-from tests.notify_support import NAMESPACE, Cluster, channel
+from tests.notify_support import NAMESPACE, PAGERDUTY_SECRETS, Cluster, channel, pagerduty
 from watchkeeper.api.alert import Outcome
 from watchkeeper.api.grouping import GroupFlush, GroupMember, GroupStatus
 from watchkeeper.notify.grouped import group_name, group_notification
@@ -102,14 +102,8 @@ async def test_slack_gets_one_message_with_a_line_per_alert(receiver):
 
 
 async def test_pagerduty_keeps_one_incident_per_group_key(receiver):
-    cluster = Cluster({("pd", "key"): "routing"})
-    spec = {
-        "type": "PagerDuty",
-        "pagerduty": {
-            "routingKeySecretRef": {"name": "pd", "key": "key"},
-            "url": f"{receiver.url}/e",
-        },
-    }
+    cluster = Cluster(dict(PAGERDUTY_SECRETS))
+    spec = pagerduty(receiver)
     resolved = group_notification(
         NAMESPACE,
         GROUP,
