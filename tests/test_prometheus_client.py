@@ -40,7 +40,7 @@ async def test_series_come_back_with_labels_and_values(prometheus, exporter, cli
 
 async def test_a_query_is_a_form_post_with_the_connection_headers(receiver, client):
     """The request as Prometheus's HTTP API documents it (the body is encoded by the
-    client itself, not by aiohttp's form machinery), asking for an uncompressed answer."""
+    client itself), asking for an uncompressed answer."""
     answer = {"status": "success", "data": {"resultType": "vector", "result": []}}
     receiver.default = Reply(200, body=answer)
     conn = Connection(receiver.url + "/prom/", headers=(("X-Scope-OrgID", "team a"),))

@@ -4,8 +4,9 @@ identical in-flight queries (same server, credentials, expression and time) sent
 from __future__ import annotations
 
 import asyncio
-import ssl
+import json
 import time
+from base64 import b64encode
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -13,9 +14,8 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-import aiohttp
-
 from watchkeeper.api.destinations import DestinationPolicy
+from watchkeeper.prometheus.http import HttpFailure, HttpPool
 
 
 class PrometheusError(Exception):
@@ -62,10 +62,11 @@ class Connection:
 
 
 QUERY_HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Accept-Encoding": "identity"}
-"""Sent with every query unless the connection sets them. The form body is encoded here,
-not by aiohttp's FormData (a tenth of the evaluation path in a profile); an answer is not
-gzipped, which cost more CPU to inflate (and Prometheus to deflate) than the few hundred
-bytes of an alerting query's answer are worth (README, "Scale")."""
+"""Sent with every query unless the connection sets them. An answer is not gzipped: that
+cost more CPU to inflate (and Prometheus to deflate) than the few hundred bytes of an
+alerting query's answer are worth (README, "Scale")."""
+QueryKey = tuple[Connection, str, float | None]
+"""A query in flight: where, what, at which instant (None: now)."""
 DESTINATION_RECHECK = 60.0
 """Seconds an allowed server stays allowed before its name is resolved and checked again."""
 
@@ -81,39 +82,42 @@ class PrometheusClient:
     ) -> None:
         self._destinations = destinations or DestinationPolicy()
         self._checked: dict[str, float] = {}  # URL -> when its destination was last allowed
-        self._sessions: dict[str | None, aiohttp.ClientSession] = {}
-        self._in_flight: dict[tuple[Connection, str, float | None], asyncio.Task[list[Sample]]] = {}
+        self._http = HttpPool()
+        self._in_flight: dict[QueryKey, asyncio.Future[list[Sample]]] = {}
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._max_in_flight = max_in_flight
         self.requests_sent = 0
         self.sending = 0
         self.waiting = 0
 
     async def query(self, conn: Connection, expr: str, at: datetime | None = None) -> list[Sample]:
         """Evaluate `expr` at `at` (default: now, on the server); one request for identical
-        concurrent calls."""
+        concurrent calls: the first caller sends it, the others wait for its answer."""
         key = (conn, expr, at.timestamp() if at else None)
-        task = self._in_flight.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._send(conn, expr, key[2]))
-            self._in_flight[key] = task
-            task.add_done_callback(lambda _: self._in_flight.pop(key, None))
-        return await asyncio.shield(task)
+        shared = self._in_flight.get(key)
+        if shared is not None:
+            return await asyncio.shield(shared)  # a caller cancelled leaves the others be
+        shared = self._in_flight[key] = asyncio.get_running_loop().create_future()
+        try:
+            samples = await self._send(conn, expr, key[2])
+        except BaseException as error:
+            failure = (
+                error
+                if isinstance(error, Exception)
+                else PrometheusUnavailable(
+                    f"Prometheus at {conn.url}: the identical query in flight was cancelled"
+                )
+            )
+            shared.set_exception(failure)
+            shared.exception()  # retrieved: nobody else may be waiting
+            raise
+        else:
+            shared.set_result(samples)
+            return samples
+        finally:
+            del self._in_flight[key]
 
     async def close(self) -> None:
-        for session in self._sessions.values():
-            await session.close()
-        self._sessions.clear()
-
-    def _session(self, ca_pem: str | None) -> aiohttp.ClientSession:
-        """One keep-alive pool per trust root, sized to the in-flight bound."""
-        if ca_pem not in self._sessions:
-            verify: ssl.SSLContext | bool = True
-            if ca_pem:
-                verify = ssl.create_default_context(cadata=ca_pem)
-            connector = aiohttp.TCPConnector(limit=self._max_in_flight, ssl=verify)
-            self._sessions[ca_pem] = aiohttp.ClientSession(connector=connector)
-        return self._sessions[ca_pem]
+        await self._http.close()
 
     async def _send(self, conn: Connection, expr: str, at: float | None) -> list[Sample]:
         self.waiting += 1
@@ -133,34 +137,32 @@ class PrometheusClient:
         headers = dict(conn.headers)
         own = {name.lower() for name in headers}
         headers |= {k: v for k, v in QUERY_HEADERS.items() if k.lower() not in own}
+        if conn.basic_auth and "authorization" not in own:
+            token = b64encode(":".join(conn.basic_auth).encode()).decode()
+            headers["Authorization"] = f"Basic {token}"
         checked = self._checked.get(conn.url)
         if checked is None or time.monotonic() - checked > DESTINATION_RECHECK:
             await _check_destination(conn, self._destinations)
             self._checked[conn.url] = time.monotonic()
         self.requests_sent += 1
-        auth = aiohttp.BasicAuth(*conn.basic_auth) if conn.basic_auth else None
+        url = conn.url.rstrip("/") + "/api/v1/query"
+        body = urlencode(params).encode()
         try:
-            async with self._session(conn.ca_pem).post(
-                conn.url.rstrip("/") + "/api/v1/query",
-                data=urlencode(params).encode(),
-                headers=headers,
-                auth=auth,
-                timeout=aiohttp.ClientTimeout(total=conn.timeout),
-            ) as response:
-                status = response.status
-                try:
-                    body = await response.json(content_type=None)
-                except ValueError:
-                    body = {}
+            status, raw = await self._http.post(url, headers, body, conn.timeout, conn.ca_pem)
         except TimeoutError as error:
             raise PrometheusUnavailable(
                 f"Prometheus at {conn.url} did not answer within {conn.timeout:g}s"
             ) from error
-        except aiohttp.ClientError as error:
+        except (OSError, HttpFailure) as error:
+            reason = str(error) if isinstance(error, HttpFailure) else type(error).__name__
             raise PrometheusUnavailable(
-                f"Prometheus at {conn.url} is unreachable: {type(error).__name__}"
-            ) from error
-        return _parse(conn.url, status, body if isinstance(body, dict) else {})
+                f"Prometheus at {conn.url} is unreachable: {reason}"
+            ) from None
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            answer = {}
+        return _parse(conn.url, status, answer if isinstance(answer, dict) else {})
 
 
 async def _check_destination(conn: Connection, policy: DestinationPolicy) -> None:
