@@ -8,7 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from watchkeeper.engine.schedule import offset_of
-from watchkeeper.runtime.metrics import SCHEDULER_MISSED
+from watchkeeper.runtime.metrics import SCHEDULER_MISSED, SCHEDULER_QUEUE
 from watchkeeper.runtime.scheduler import Scheduler
 
 SECOND = timedelta(seconds=1)
@@ -195,3 +195,26 @@ async def test_a_job_triggered_while_it_works_runs_once_more_right_after() -> No
     assert len(runs) == 2
     assert runs[1] - runs[0] < timedelta(seconds=0.3)
     assert SCHEDULER_MISSED.labels("Again")._value.get() == missed_before
+
+
+async def test_jobs_waiting_for_a_slot_show_in_the_queue_depth() -> None:
+    """A saturated replica says so in watchkeeper_scheduler_queue_depth, per kind."""
+    scheduler = Scheduler(concurrency=1)
+    scheduler.active.set()
+    release = asyncio.Event()
+    depth = SCHEDULER_QUEUE.labels("Saturated")
+
+    async def blocked(due: datetime) -> None:
+        await release.wait()
+
+    for i in range(3):
+        scheduler.upsert(f"busy-{i}", "Saturated", timedelta(seconds=60), blocked)
+        scheduler.trigger(f"busy-{i}")
+    loop = asyncio.create_task(scheduler.run_forever())
+    await asyncio.sleep(0.3)
+    waiting = depth._value.get()
+    release.set()
+    await asyncio.sleep(0.3)
+    loop.cancel()
+    await asyncio.gather(loop, return_exceptions=True)
+    assert (waiting, depth._value.get()) == (2, 0)

@@ -13,7 +13,6 @@ grid instant after it starts leading; nothing a job raises stops the loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
@@ -38,6 +37,8 @@ from watchkeeper.runtime.metrics import (
 LOGGER = logging.getLogger("watchkeeper.scheduler")
 Run = Callable[[datetime], Awaitable[None]]
 """A job's work for one due instant."""
+OUTCOMES = ("ok", "cancelled", "unavailable", "rejected", "error")
+"""How a run ended (watchkeeper_scheduler_runs_total's `outcome`)."""
 
 
 @dataclass
@@ -69,6 +70,16 @@ class _Entry:
     version: int = field(compare=False)
 
 
+class _Kind:
+    """A kind of job's worker slots and metric series (looked up once, not per run)."""
+
+    def __init__(self, name: str, limit: int) -> None:
+        self.slots = asyncio.Semaphore(limit)
+        self.queue = SCHEDULER_QUEUE.labels(name)
+        self.lag = SCHEDULER_LAG.labels(name)
+        self.runs = {outcome: SCHEDULER_RUNS.labels(name, outcome) for outcome in OUTCOMES}
+
+
 class Scheduler:
     """Runs jobs on their grids with at most `concurrency` of each kind running at once."""
 
@@ -88,7 +99,7 @@ class Scheduler:
         self._seq = itertools.count()
         self._concurrency = concurrency
         self._limits = dict(limits or {})
-        self._slots: dict[str, asyncio.Semaphore] = {}  # per kind: one kind cannot starve another
+        self._kinds: dict[str, _Kind] = {}  # slots per kind: one kind cannot starve another
         self._wake = asyncio.Event()
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
@@ -178,6 +189,13 @@ class Scheduler:
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    def _kind(self, name: str) -> _Kind:
+        kind = self._kinds.get(name)
+        if kind is None:
+            limit = min(self._concurrency, self._limits.get(name, self._concurrency))
+            kind = self._kinds[name] = _Kind(name, limit)
+        return kind
+
     def _next_entry(self) -> _Entry | None:
         while self._heap:
             top = self._heap[0]
@@ -188,9 +206,19 @@ class Scheduler:
         return None
 
     async def _sleep(self, seconds: float | None) -> None:
+        """Until `seconds` pass or something changes (a timer sets the event: cheaper than
+        wait_for, which makes a task of each sleep)."""
         self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), seconds)
+        timer = (
+            None
+            if seconds is None
+            else asyncio.get_running_loop().call_later(seconds, self._wake.set)
+        )
+        try:
+            await self._wake.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     def _start(self, job: Job, due: datetime) -> None:
         job.triggered = False
@@ -207,21 +235,21 @@ class Scheduler:
 
     async def _execute(self, job: Job, due: datetime) -> None:
         bind_job(job.key)  # this task's log lines name the object and this run
-        self._waiting[job.kind] += 1
-        SCHEDULER_QUEUE.labels(job.kind).set(self._waiting[job.kind])
-        slots = self._slots.get(job.kind)
-        if slots is None:
-            limit = min(self._concurrency, self._limits.get(job.kind, self._concurrency))
-            slots = self._slots[job.kind] = asyncio.Semaphore(limit)
-        try:
-            await slots.acquire()
-        except asyncio.CancelledError:
-            job.running = False
-            raise
-        finally:
-            self._waiting[job.kind] -= 1
-            SCHEDULER_QUEUE.labels(job.kind).set(self._waiting[job.kind])
-        SCHEDULER_LAG.labels(job.kind).observe(max((self._clock() - due).total_seconds(), 0.0))
+        kind = self._kind(job.kind)
+        if kind.slots.locked():  # saturated: say so while waiting
+            self._waiting[job.kind] += 1
+            kind.queue.set(self._waiting[job.kind])
+            try:
+                await kind.slots.acquire()
+            except asyncio.CancelledError:
+                job.running = False
+                raise
+            finally:
+                self._waiting[job.kind] -= 1
+                kind.queue.set(self._waiting[job.kind])
+        else:
+            await kind.slots.acquire()  # free: returns at once
+        kind.lag.observe(max((self._clock() - due).total_seconds(), 0.0))
         SCHEDULER_IN_FLIGHT.inc()
         outcome = "ok"
         job.working = True
@@ -241,9 +269,9 @@ class Scheduler:
             LOGGER.exception("%s failed at %s", job.key, due)
         finally:
             job.running = job.working = False
-            slots.release()
+            kind.slots.release()
             SCHEDULER_IN_FLIGHT.dec()
-            SCHEDULER_RUNS.labels(job.kind, outcome).inc()
+            kind.runs[outcome].inc()
             if job.again:
                 job.again = False
                 self.trigger(job.key)
