@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 def format_time(moment: datetime) -> str:
     """e.g. 2026-11-30T10:04:01Z or 2026-11-30T10:04:01.250000Z."""
     spec = "microseconds" if moment.microsecond else "seconds"
-    return moment.astimezone(UTC).isoformat(timespec=spec).replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def parse_time(text: str) -> datetime:

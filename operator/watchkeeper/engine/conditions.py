@@ -39,6 +39,13 @@ def merge_condition(
 ) -> list[Condition]:
     """The conditions with `type_` set; its lastTransitionTime kept while status holds."""
     previous = next((c for c in conditions if c.type == type_), None)
+    if previous is not None and (
+        previous.status,
+        previous.reason,
+        previous.message,
+        previous.observed_generation,
+    ) == (status, reason, message, generation):
+        return list(conditions)  # unchanged: no new object (most evaluations)
     since = (
         previous.last_transition_time
         if previous is not None and previous.status == status
