@@ -94,18 +94,8 @@ class Draft:
             self.history(known, current, reason)
             self.notice("Normal", "ExternalScale", f"replicas {reason} from {known} to {current}")
 
-    # The two lists below are rebuilt at every evaluation from values the engine made: an
-    # entry already there is kept, a new one is constructed without validation (building
-    # them all anew was a third of an idle evaluation).
-
     def set_samples(self, samples: Iterable[Sample]) -> None:
-        kept = {(r.replicas, r.time): r for r in self.status.recommendations}
-        self.status.recommendations = [
-            kept.get((s.replicas, time))
-            or Recommendation.model_construct(time=time, replicas=s.replicas)
-            for s in samples
-            for time in (format_time(s.time),)
-        ]
+        self.status.recommendations = recommendations(samples, self.status.recommendations)
 
     def set_changes(self, changes: Iterable[Change]) -> None:
         self.status.scale_events = [
@@ -114,6 +104,21 @@ class Draft:
             )
             for c in changes
         ]
+
+
+def recommendations(
+    samples: Iterable[Sample], known: Iterable[Recommendation]
+) -> list[Recommendation]:
+    """The samples as status entries: a `known` entry is kept, a new one is constructed
+    without validation (the engine made its values). Rebuilt at every evaluation; with
+    validation, building them all anew was a third of an idle evaluation."""
+    kept = {(r.replicas, r.time): r for r in known}
+    return [
+        kept.get((s.replicas, time))
+        or Recommendation.model_construct(time=time, replicas=s.replicas)
+        for s in samples
+        for time in (format_time(s.time),)
+    ]
 
 
 def samples_of(status: ScalingPolicyStatus) -> tuple[Sample, ...]:
@@ -171,7 +176,7 @@ def persisted(status: ScalingPolicyStatus, horizon: timedelta) -> ScalingPolicyS
     samples = samples_of(status)
     newest = max((s.time for s in samples), default=None)
     recent = [s for s in samples if newest is not None and s.time >= newest - horizon]
-    kept = [Recommendation(time=format_time(s.time), replicas=s.replicas) for s in deciding(recent)]
+    kept = recommendations(deciding(recent), status.recommendations)
     return status.model_copy(update={"recommendations": kept})
 
 
