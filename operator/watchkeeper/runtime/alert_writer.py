@@ -167,6 +167,8 @@ class AlertWriter:
         Every Alert is tried; after all were, an outage (KubeUnavailable) is raised."""
         refused_before = self.write_errors
         self.template_errors, self.write_errors = [], []
+        if not (self.records or result.instances or result.dropped or result.transitions or gone):
+            return  # nothing fires, nothing to write (most policies, most of the time)
         routing = routing_of(spec)
         muting = Muting.of(self.services, self.policy.namespace)
         held = held_channels(self.services, self.policy.namespace, spec.routing, at)

@@ -84,6 +84,8 @@ class ReadinessService:
         self._generations: dict[str, int | None] = {}
         self._parsed: dict[str, tuple[Any, list[ObjectReference], list[Any], str | None]] = {}
         """key -> (generation, references, Secret references, why invalid): parsed once."""
+        self._conditions: dict[str, tuple[str | None, list[Condition]]] = {}
+        """key -> (resourceVersion, its conditions): parsed once per version."""
         self._dependents: dict[Identity, set[str]] = {}
         """An object of ours -> the jobs of the objects that reference it."""
         self._depends_on: dict[str, set[Identity]] = {}
@@ -128,6 +130,7 @@ class ReadinessService:
         self.scheduler.remove(key)
         self._generations.pop(key, None)
         self._parsed.pop(key, None)
+        self._conditions.pop(key, None)
         self._track(key, namespace, [])
         self._count(kind, key, False)
         self._ready.pop((kind.kind, namespace, name), None)
@@ -177,12 +180,13 @@ class ReadinessService:
         if body is None:
             return
         generation = body["metadata"].get("generation")
-        _, refs, secrets, invalid = self._parse(kind, job_key(kind, namespace, name), body)
+        key = job_key(kind, namespace, name)
+        _, refs, secrets, invalid = self._parse(kind, key, body)
         missing = [] if invalid else await self._missing(namespace, refs, secrets)
         status, reason, message = readiness(invalid, missing)
         RECONCILES.labels(kind.kind, reason).inc()
-        self._count(kind, job_key(kind, namespace, name), status != ConditionStatus.TRUE)
-        current = _conditions(body.get("status") or {})
+        self._count(kind, key, status != ConditionStatus.TRUE)
+        current = self._current_conditions(key, body)
         now = datetime.now(UTC)
         merged = merge_condition(current, READY, status, reason, message, generation, now)
         observed = (body.get("status") or {}).get("observedGeneration")
@@ -195,6 +199,13 @@ class ReadinessService:
         previous = next((c for c in current if c.type == READY), None)
         if previous is None or previous.status != status or previous.reason != reason:
             await self._announce(kind, body, status, reason, message)
+
+    def _current_conditions(self, key: str, body: Mapping[str, Any]) -> list[Condition]:
+        version = body["metadata"].get("resourceVersion")
+        known = self._conditions.get(key)
+        if known is None or known[0] != version:
+            known = self._conditions[key] = (version, _conditions(body.get("status") or {}))
+        return known[1]
 
     async def _missing(
         self, namespace: str, refs: Sequence[ObjectReference], secrets: Sequence[Any]
