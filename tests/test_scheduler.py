@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from watchkeeper.engine.schedule import offset_of
 from watchkeeper.runtime.metrics import SCHEDULER_MISSED, SCHEDULER_QUEUE
-from watchkeeper.runtime.scheduler import Scheduler
+from watchkeeper.runtime.scheduler import WAKE_SLACK, Scheduler
 
 SECOND = timedelta(seconds=1)
 
@@ -218,3 +218,26 @@ async def test_jobs_waiting_for_a_slot_show_in_the_queue_depth() -> None:
     loop.cancel()
     await asyncio.gather(loop, return_exceptions=True)
     assert (waiting, depth._value.get()) == (2, 0)
+
+
+async def test_jobs_due_close_together_start_on_one_wake_up() -> None:
+    """400 jobs spread over a 1 s interval: the loop wakes on multiples of WAKE_SLACK (about
+    50 times a second), not once per job (a start is a wake-up when the one before was more
+    than 1 ms earlier), and no job starts early or more than that late."""
+    scheduler = Scheduler(concurrency=500)
+    scheduler.active.set()
+    loop_times: list[float] = []
+    lateness: list[float] = []
+
+    async def run(due: datetime) -> None:
+        loop_times.append(asyncio.get_running_loop().time())
+        lateness.append((datetime.now(UTC) - due).total_seconds())
+
+    for i in range(400):
+        scheduler.upsert(f"spread-{i}", "Spread", SECOND, run)
+    await _run_for(scheduler, 2.5)
+    times = sorted(loop_times)
+    wake_ups = 1 + sum(later - earlier > 0.001 for earlier, later in zip(times, times[1:]))
+    assert len(loop_times) >= 800
+    assert wake_ups < len(loop_times) / 3, wake_ups  # about 125 wake-ups; one a job: 1,000
+    assert 0 <= min(lateness) and max(lateness) < WAKE_SLACK + 0.1

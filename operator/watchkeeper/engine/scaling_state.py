@@ -184,9 +184,12 @@ def significant(status: ScalingPolicyStatus, horizon: timedelta) -> dict[str, An
     """The persisted status without what moves at every evaluation (metric values,
     forecasts, the time of the newest recommendation): a write is due only when this part
     changes."""
-    data = persisted(status, horizon).model_dump(
-        by_alias=True, mode="json", exclude={"observed_generation"}
-    )
+    return significant_part(persisted(status, horizon))
+
+
+def significant_part(written: ScalingPolicyStatus) -> dict[str, Any]:
+    """`significant` of a status that is already `persisted`."""
+    data = written.model_dump(by_alias=True, mode="json", exclude={"observed_generation"})
     for metric in data["metrics"]:
         metric.pop("value", None)
         prediction = metric.pop("prediction", None) or {}

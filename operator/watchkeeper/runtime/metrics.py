@@ -100,13 +100,17 @@ SCALE_EVENTS = Counter(
 )
 
 
-_SCALING_SERIES: dict[tuple[str, str], set[tuple[Gauge | Counter, tuple[str, ...]]]] = {}
-"""Each ScalingPolicy's series, so that they go with the policy."""
+_SCALING_SERIES: dict[tuple[str, str], dict[tuple[Gauge | Counter, tuple[str, ...]], Any]] = {}
+"""Each ScalingPolicy's series (family and labels -> the series), so that they go with the
+policy and are looked up in the family once."""
 
 
 def _scaling_series(family: Gauge | Counter, *labels: str) -> Any:
-    _SCALING_SERIES.setdefault((labels[0], labels[1]), set()).add((family, labels))
-    return family.labels(*labels)
+    series = _SCALING_SERIES.setdefault((labels[0], labels[1]), {})
+    found = series.get((family, labels))
+    if found is None:
+        found = series[(family, labels)] = family.labels(*labels)
+    return found
 
 
 def export_scaling(namespace: str, policy: str, status: ScalingPolicyStatus) -> None:
@@ -132,7 +136,7 @@ def count_scale_event(namespace: str, policy: str, before: int, after: int) -> N
 
 def forget_scaling(namespace: str, policy: str) -> None:
     """Drop a deleted ScalingPolicy's series (a label value per policy stays bounded)."""
-    for family, labels in _SCALING_SERIES.pop((namespace, policy), set()):
+    for family, labels in _SCALING_SERIES.pop((namespace, policy), {}):
         family.remove(*labels)
 
 

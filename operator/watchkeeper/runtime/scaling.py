@@ -39,6 +39,7 @@ from watchkeeper.engine.scaling_state import (
     persisted,
     resume,
     significant,
+    significant_part,
 )
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.events import ObjectRef
@@ -359,7 +360,7 @@ class PolicyDaemon:
         _, live, live_significant = self._parsed_status()
         new = persisted(_own(self.status), self._horizon)
         due = force or time.monotonic() - self.written_at >= self.config.status_heartbeat
-        if significant(new, self._horizon) == live_significant and (not due or new == _own(live)):
+        if significant_part(new) == live_significant and (not due or new == _own(live)):
             return
         fields = new.model_dump(
             by_alias=True,
