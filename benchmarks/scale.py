@@ -38,7 +38,6 @@ Run:  .venv/bin/python -m benchmarks.scale --policies 50,100 --window 60s
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import signal
 import sys
@@ -51,6 +50,8 @@ from pathlib import Path
 
 from kubernetes import client, watch
 
+from benchmarks.scale_breakdown import operator_env, report
+from benchmarks.scale_cli import build_parser
 from benchmarks.scale_report import (
     AlertRow,
     ScalingRow,
@@ -70,7 +71,6 @@ from benchmarks.scale_stack import (
     start_up_tail,
     steady_window,
 )
-from watchkeeper.api.common import parse_duration
 from watchkeeper.kube.access import ALLOW_SCALING_LABEL
 
 VALUE_METRIC, LOAD_METRIC = "wk_scale_value", "wk_scale_load"
@@ -86,13 +86,18 @@ def policy_name(i: int) -> str:
     return f"p-{i:05d}"
 
 
+BREAKDOWN = "breakdown.jsonl"
+"""The operator's in-process timings (--breakdown), in the run's directory."""
+
+
 def run_alerts(n: int, options: Options) -> AlertRow:
     workdir = options.workdir / f"alerts-{n}"
     print(
         f"\n== {n} AlertPolicies (interval {options.interval:g} s), logs in {workdir}", flush=True
     )
     firing_every = max(1, round(1 / options.firing)) if options.firing > 0 else 0
-    with Stack(workdir, options.operator_args).running() as stack:
+    env = operator_env("AlertPolicy", workdir / BREAKDOWN) if options.breakdown else None
+    with Stack(workdir, options.operator_args, env).running() as stack:
         assert stack.api is not None and stack.prometheus is not None
         assert stack.operator is not None
         firing = 0
@@ -153,6 +158,8 @@ def run_alerts(n: int, options: Options) -> AlertRow:
         start_up_tail(stack, n + firing, timeout)  # the policies and their new Alerts
         before, after, samples = steady_window(stack, options)
         stats = window_stats(before, after, samples, kind="AlertPolicy")
+        if options.breakdown:
+            report(workdir / BREAKDOWN, int(stats.runs or 0))
         log = stack.operator.log_text()
         stack.operator.stop(30.0)
         log_after = stack.operator.log_text()
@@ -185,7 +192,8 @@ def run_scaling(n: int, options: Options) -> ScalingRow:
     probes = sorted(
         {i * n // max(1, min(options.probes, n)) for i in range(min(options.probes, n))}
     )
-    with Stack(workdir, options.operator_args).running() as stack:
+    env = operator_env("ScalingPolicy", workdir / BREAKDOWN) if options.breakdown else None
+    with Stack(workdir, options.operator_args, env).running() as stack:
         assert stack.api is not None and stack.prometheus is not None
         assert stack.operator is not None
         for i in range(n):
@@ -259,6 +267,8 @@ def run_scaling(n: int, options: Options) -> ScalingRow:
         start_up_tail(stack, n, timeout)
         before, after, samples = steady_window(stack, options)
         stats = window_stats(before, after, samples, kind="ScalingPolicy")
+        if options.breakdown:
+            report(workdir / BREAKDOWN, int(stats.runs or 0))
         reactions = react(stack, apps, probes, timeout=interval * 3 + 10)
         log = stack.operator.log_text()
     return ScalingRow(
@@ -311,72 +321,8 @@ def react(
     return sorted(changed.values())
 
 
-# --- command line ---------------------------------------------------------------------
-
-
-def _counts(text: str) -> list[int]:
-    return [int(part) for part in text.split(",") if part.strip()]
-
-
-def _seconds(text: str) -> float:
-    """``30s``, ``3m``, or a bare number of seconds."""
-    try:
-        return float(text)
-    except ValueError:
-        return parse_duration(text).total_seconds()
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m benchmarks.scale", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument(
-        "--policies", type=_counts, default=None, help="AlertPolicy counts, e.g. 500,1000"
-    )
-    parser.add_argument(
-        "--scaling", type=_counts, default=None, help="ScalingPolicy counts, e.g. 1000"
-    )
-    parser.add_argument(
-        "--interval", type=_seconds, default=30.0, help="AlertPolicy evaluationInterval (30s)"
-    )
-    parser.add_argument(
-        "--scaling-interval", type=_seconds, default=15.0, help="ScalingPolicy interval (15s)"
-    )
-    parser.add_argument("--window", type=_seconds, default=180.0, help="steady window (3m)")
-    parser.add_argument(
-        "--scrape-every",
-        type=_seconds,
-        default=30.0,
-        help="scrape the operator's /metrics this often in the window (30s, as the chart's "
-        "ServiceMonitor does)",
-    )
-    parser.add_argument(
-        "--first-eval-timeout", type=_seconds, default=None, help="default: 4 intervals + 60 s"
-    )
-    parser.add_argument(
-        "--namespaces", type=int, default=1, help="spread the objects over this many"
-    )
-    parser.add_argument(
-        "--firing", type=float, default=0.1, help="fraction of policies that breach"
-    )
-    parser.add_argument("--probes", type=int, default=10, help="ScalingPolicies whose metric jumps")
-    parser.add_argument("--create-threads", type=int, default=8, help="parallel creates")
-    parser.add_argument(
-        "--operator-arg", action="append", default=[], help="extra `watchkeeper run` argument"
-    )
-    parser.add_argument(
-        "--profile",
-        action="store_true",
-        help="py-spy the operator during each window (costs some CPU; if py-spy is installed)",
-    )
-    parser.add_argument(
-        "--workdir", type=Path, default=None, help="keep logs here (default: a temp dir)"
-    )
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(__doc__.split("\n")[0]).parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so every child is stopped by its PID on the way out.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     if args.policies is None and args.scaling is None:
@@ -406,6 +352,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             probes=args.probes,
             scrape_every=args.scrape_every,
             profile=args.profile,
+            breakdown=args.breakdown,
             extra={"scaling_interval": args.scaling_interval},
         )
         alert_rows: list[AlertRow] = []

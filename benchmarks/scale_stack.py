@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +14,7 @@ import httpx
 from kubernetes import client
 from kubernetes import config as kube_config
 
+from benchmarks.scale_breakdown import mark
 from benchmarks.scale_profile import start_profile, summarize
 from benchmarks.scale_report import FirstEvaluation, Snapshot, operator_runs
 from devenv.binaries import REPO_ROOT
@@ -48,14 +49,18 @@ class Options:
     """How often the window scrapes the operator's /metrics: the chart's ServiceMonitor
     interval, so the exposition costs what it costs in production."""
     profile: bool = False
+    breakdown: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Stack:
     """Exporter, Prometheus, control plane and operator of one run; all stopped on exit."""
 
-    def __init__(self, workdir: Path, operator_args: Sequence[str]) -> None:
+    def __init__(
+        self, workdir: Path, operator_args: Sequence[str], env: Mapping[str, str] | None = None
+    ) -> None:
         self.workdir = workdir
+        self.operator_env = dict(env or {})
         self.exporter = MetricsExporter()
         self.cluster = LocalCluster(workdir / "cluster")
         self.operator_args = list(operator_args)
@@ -86,6 +91,7 @@ class Stack:
                 prometheus_url=self.prometheus.url,
                 log_path=self.workdir / "watchkeeper.log",
                 extra_args=self.operator_args,
+                env=self.operator_env,
                 ready_timeout=300.0,
             )
             stack.callback(self.operator.stop, 30.0)
@@ -225,11 +231,15 @@ def steady_window(stack: Stack, options: Options) -> tuple[Snapshot, Snapshot, l
     profiler = (
         start_profile(stack.operator.pid, options.window, output) if options.profile else None
     )
+    if options.breakdown:
+        mark(stack.operator.pid)
     before = stack.snapshot()
     samples = _sampling(
         stack, before.at + options.window, options.sample_every, options.scrape_every
     )
     after = stack.snapshot()
+    if options.breakdown:
+        mark(stack.operator.pid)
     _describe_exposition(stack.operator_metrics_url)
     if profiler is not None:
         poll(lambda: not profiler.running, timeout=30.0, interval=0.2)  # it writes, then exits
