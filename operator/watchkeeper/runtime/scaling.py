@@ -206,7 +206,8 @@ class PolicyDaemon:
         schedule = self.schedules.status(self.service.services, self.namespace, spec, now)
         low = raised_min(spec.min_replicas, schedule)
         floor = self._live().effective_min(low, spec.max_replicas)
-        spec = spec.model_copy(update={"min_replicas": floor})  # schedules, escalation floors
+        if floor != spec.min_replicas:  # schedules, escalation floors
+            spec = spec.model_copy(update={"min_replicas": floor})
         previous = self.status or resume(self._live(), now)
         seen, scale, opted_in = await self._observe(spec, now)
         seen = replace(seen, schedule=schedule)
