@@ -117,12 +117,12 @@ def recommendations(
         kept.get((s.replicas, time))
         or Recommendation.model_construct(time=time, replicas=s.replicas)
         for s in samples
-        for time in (format_time(s.time),)
+        for time in (s.text or format_time(s.time),)
     ]
 
 
 def samples_of(status: ScalingPolicyStatus) -> tuple[Sample, ...]:
-    return tuple(Sample(r.replicas, parse_time(r.time)) for r in status.recommendations)
+    return tuple(Sample(r.replicas, parse_time(r.time), r.time) for r in status.recommendations)
 
 
 def changes_of(status: ScalingPolicyStatus) -> tuple[Change, ...]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from watchkeeper.api.scaling_behavior import PolicyType, SelectPolicy
@@ -29,6 +29,8 @@ class Sample:
 
     replicas: int
     time: datetime
+    text: str = field(default="", compare=False)
+    """`time` as the status wrote it, if it came from there (saves formatting it again)."""
 
 
 @dataclass(frozen=True)
