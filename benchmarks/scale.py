@@ -27,6 +27,11 @@ changes is measured (bar: one interval + 1 s; it includes up to 1 s of scrape de
 Before the scheduler's run counter exists, evaluations are estimated from the GETs of
 /scale (marked "~"; the reference re-check reads /scale too, so it over-counts).
 
+``--shards N`` runs N operator processes (``--shards N --shard i``) against the one API
+server and Prometheus, the objects spread over 8 x N namespaces (their shard is the hash
+of the name, so the split is not exactly even: the run prints it); the table sums their
+CPU, RSS and evaluations, the details give each process's CPU and RSS.
+
 The benchmark itself sends no API request during a window, so the apiserver's counters
 over a window are the operator's (kube-apiserver's own lease and flow-control upkeep is
 left out of the write count).
@@ -34,6 +39,7 @@ left out of the write count).
 Run:  .venv/bin/python -m benchmarks.scale --policies 50,100 --window 60s
       .venv/bin/python -m benchmarks.scale --policies 500,1000,2500,5000
       .venv/bin/python -m benchmarks.scale --scaling 100,1000 --scaling-interval 15s
+      .venv/bin/python -m benchmarks.scale --policies 5000 --window 60s --shards 2
 """
 
 from __future__ import annotations
@@ -92,9 +98,8 @@ def run_alerts(n: int, options: Options) -> AlertRow:
         f"\n== {n} AlertPolicies (interval {options.interval:g} s), logs in {workdir}", flush=True
     )
     firing_every = max(1, round(1 / options.firing)) if options.firing > 0 else 0
-    with Stack(workdir, options.operator_args).running() as stack:
+    with Stack(workdir, options.operator_args, options.shards).running() as stack:
         assert stack.api is not None and stack.prometheus is not None
-        assert stack.operator is not None
         firing = 0
         for i in range(n):
             hot = firing_every and i % firing_every == 0
@@ -118,7 +123,7 @@ def run_alerts(n: int, options: Options) -> AlertRow:
             },
         )
         api = stack.api
-        spaces = namespaces(api, options.namespaces)
+        spaces = namespaces(api, options.namespaces, options.shards)
         channel = {"type": "Log", "log": {"level": "INFO"}}
         log_channel = manifest("NotificationChannel", "log", channel)
         create_all(
@@ -145,7 +150,7 @@ def run_alerts(n: int, options: Options) -> AlertRow:
         )
 
         started_wall = time.time()
-        stack.operator.start()
+        stack.start_operators()
         print(f"  operator up (liveness) after {time.time() - started_wall:.1f} s", flush=True)
         timeout = options.first_eval_timeout or 4 * options.interval + 60
         first = first_evaluations(stack, n, started_wall, timeout, "alertpolicies")
@@ -153,12 +158,13 @@ def run_alerts(n: int, options: Options) -> AlertRow:
         start_up_tail(stack, n + firing, timeout)  # the policies and their new Alerts
         before, after, samples = steady_window(stack, options)
         stats = window_stats(before, after, samples, kind="AlertPolicy")
-        log = stack.operator.log_text()
-        stack.operator.stop(30.0)
-        log_after = stack.operator.log_text()
+        log = stack.operator_log()
+        stack.stop_operators()
+        log_after = stack.operator_log()
     expected = n * options.window / options.interval
     return AlertRow(
         n=n,
+        shards=options.shards,
         firing=firing,
         first=first,
         expected=expected,
@@ -185,14 +191,13 @@ def run_scaling(n: int, options: Options) -> ScalingRow:
     probes = sorted(
         {i * n // max(1, min(options.probes, n)) for i in range(min(options.probes, n))}
     )
-    with Stack(workdir, options.operator_args).running() as stack:
+    with Stack(workdir, options.operator_args, options.shards).running() as stack:
         assert stack.api is not None and stack.prometheus is not None
-        assert stack.operator is not None
         for i in range(n):
             stack.exporter.set(LOAD_METRIC, LOAD_IDLE, {"target": deployment_name(i)})
         stack.prometheus.wait_for_scrape(timeout=60)
         api = stack.api
-        spaces = namespaces(api, options.namespaces)
+        spaces = namespaces(api, options.namespaces, options.shards)
         apps = client.AppsV1Api(stack.api)
 
         def create_deployment(i: int) -> object:
@@ -252,7 +257,7 @@ def run_scaling(n: int, options: Options) -> ScalingRow:
         )
 
         started_wall = time.time()
-        stack.operator.start()
+        stack.start_operators()
         timeout = options.first_eval_timeout or 4 * interval + 60
         first = first_evaluations(stack, n, started_wall, timeout, "scalingpolicies")
         print(f"  every object evaluated once: {first.describe()}", flush=True)
@@ -260,9 +265,10 @@ def run_scaling(n: int, options: Options) -> ScalingRow:
         before, after, samples = steady_window(stack, options)
         stats = window_stats(before, after, samples, kind="ScalingPolicy")
         reactions = react(stack, apps, probes, timeout=interval * 3 + 10)
-        log = stack.operator.log_text()
+        log = stack.operator_log()
     return ScalingRow(
         n=n,
+        shards=options.shards,
         interval=interval,
         first=first,
         expected=n * options.window / interval,
@@ -354,7 +360,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--first-eval-timeout", type=_seconds, default=None, help="default: 4 intervals + 60 s"
     )
     parser.add_argument(
-        "--namespaces", type=int, default=1, help="spread the objects over this many"
+        "--namespaces",
+        type=int,
+        default=None,
+        help="spread the objects over this many (default 1; with --shards N, 8 x N)",
+    )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        help="run N operator processes (--shards N --shard i), summed in the table",
     )
     parser.add_argument(
         "--firing", type=float, default=0.1, help="fraction of policies that breach"
@@ -397,11 +412,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = Options(
             interval=args.interval,
             window=args.window,
-            namespaces=args.namespaces,
+            namespaces=args.namespaces or (8 * args.shards if args.shards > 1 else 1),
             firing=args.firing,
             first_eval_timeout=args.first_eval_timeout,
             operator_args=args.operator_arg,
             workdir=workdir,
+            shards=args.shards,
             create_threads=args.create_threads,
             probes=args.probes,
             scrape_every=args.scrape_every,
