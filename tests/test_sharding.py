@@ -16,7 +16,8 @@ from devenv import OperatorProcess
 from devenv.names import namespace_name
 from tests.alerting import alerts, apply, policy, states, wait_states
 from tests.waiting import get_object
-from watchkeeper.engine.sharding import namespace_shard
+from watchkeeper.engine.sharding import Shard, namespace_shard
+from watchkeeper.handlers.sharding import shard_filter
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 SHARDS = 2
@@ -115,3 +116,12 @@ def test_each_shard_carries_only_its_namespaces(
     finally:
         for process in shards.values():
             process.stop()
+
+
+def test_the_kopf_filter_passes_only_the_shards_namespaces() -> None:
+    assert shard_filter(Shard()) is None  # one shard: no filter at all, as before
+    filters = [shard_filter(Shard(i, SHARDS)) for i in range(SHARDS)]
+    for namespace in ("default", "kube-system", "team-a", "team-b", "monitoring"):
+        passed = [i for i, when in enumerate(filters) if when and when(namespace=namespace)]
+        assert passed == [namespace_shard(namespace, SHARDS)]
+    assert not any(when and when(namespace=None) for when in filters)
