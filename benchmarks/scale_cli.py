@@ -1,4 +1,4 @@
-"""The command line of ``benchmarks.scale``."""
+"""The scale benchmark's command line (``python -m benchmarks.scale --help``)."""
 
 from __future__ import annotations
 
