@@ -316,9 +316,6 @@ def react(
     return sorted(changed.values())
 
 
-# --- command line ---------------------------------------------------------------------
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser(__doc__.split("\n")[0]).parse_args(argv)
     # SIGTERM unwinds like Ctrl-C, so every child is stopped by its PID on the way out.
