@@ -27,6 +27,11 @@ changes is measured (bar: one interval + 1 s; it includes up to 1 s of scrape de
 Before the scheduler's run counter exists, evaluations are estimated from the GETs of
 /scale (marked "~"; the reference re-check reads /scale too, so it over-counts).
 
+``--shards N`` runs N operator processes (``--shards N --shard i``) against the one API
+server and Prometheus, the objects spread over 8 x N namespaces (their shard is the hash
+of the name, so the split is not exactly even: the run prints it); the table sums their
+CPU, RSS and evaluations, the details give each process's CPU and RSS.
+
 The benchmark itself sends no API request during a window, so the apiserver's counters
 over a window are the operator's (kube-apiserver's own lease and flow-control upkeep is
 left out of the write count).
@@ -34,6 +39,7 @@ left out of the write count).
 Run:  .venv/bin/python -m benchmarks.scale --policies 50,100 --window 60s
       .venv/bin/python -m benchmarks.scale --policies 500,1000,2500,5000
       .venv/bin/python -m benchmarks.scale --scaling 100,1000 --scaling-interval 15s
+      .venv/bin/python -m benchmarks.scale --policies 5000 --window 60s --shards 2
 """
 
 from __future__ import annotations
@@ -97,9 +103,8 @@ def run_alerts(n: int, options: Options) -> AlertRow:
     )
     firing_every = max(1, round(1 / options.firing)) if options.firing > 0 else 0
     env = operator_env("AlertPolicy", workdir / BREAKDOWN) if options.breakdown else None
-    with Stack(workdir, options.operator_args, env).running() as stack:
+    with Stack(workdir, options.operator_args, options.shards, env).running() as stack:
         assert stack.api is not None and stack.prometheus is not None
-        assert stack.operator is not None
         firing = 0
         for i in range(n):
             hot = firing_every and i % firing_every == 0
@@ -123,7 +128,7 @@ def run_alerts(n: int, options: Options) -> AlertRow:
             },
         )
         api = stack.api
-        spaces = namespaces(api, options.namespaces)
+        spaces = namespaces(api, options.namespaces, options.shards)
         channel = {"type": "Log", "log": {"level": "INFO"}}
         log_channel = manifest("NotificationChannel", "log", channel)
         create_all(
@@ -150,7 +155,7 @@ def run_alerts(n: int, options: Options) -> AlertRow:
         )
 
         started_wall = time.time()
-        stack.operator.start()
+        stack.start_operators()
         print(f"  operator up (liveness) after {time.time() - started_wall:.1f} s", flush=True)
         timeout = options.first_eval_timeout or 4 * options.interval + 60
         first = first_evaluations(stack, n, started_wall, timeout, "alertpolicies")
@@ -160,12 +165,13 @@ def run_alerts(n: int, options: Options) -> AlertRow:
         stats = window_stats(before, after, samples, kind="AlertPolicy")
         if options.breakdown:
             report(workdir / BREAKDOWN, int(stats.runs or 0))
-        log = stack.operator.log_text()
-        stack.operator.stop(30.0)
-        log_after = stack.operator.log_text()
+        log = stack.operator_log()
+        stack.stop_operators()
+        log_after = stack.operator_log()
     expected = n * options.window / options.interval
     return AlertRow(
         n=n,
+        shards=options.shards,
         firing=firing,
         first=first,
         expected=expected,
@@ -193,14 +199,13 @@ def run_scaling(n: int, options: Options) -> ScalingRow:
         {i * n // max(1, min(options.probes, n)) for i in range(min(options.probes, n))}
     )
     env = operator_env("ScalingPolicy", workdir / BREAKDOWN) if options.breakdown else None
-    with Stack(workdir, options.operator_args, env).running() as stack:
+    with Stack(workdir, options.operator_args, options.shards, env).running() as stack:
         assert stack.api is not None and stack.prometheus is not None
-        assert stack.operator is not None
         for i in range(n):
             stack.exporter.set(LOAD_METRIC, LOAD_IDLE, {"target": deployment_name(i)})
         stack.prometheus.wait_for_scrape(timeout=60)
         api = stack.api
-        spaces = namespaces(api, options.namespaces)
+        spaces = namespaces(api, options.namespaces, options.shards)
         apps = client.AppsV1Api(stack.api)
 
         def create_deployment(i: int) -> object:
@@ -260,7 +265,7 @@ def run_scaling(n: int, options: Options) -> ScalingRow:
         )
 
         started_wall = time.time()
-        stack.operator.start()
+        stack.start_operators()
         timeout = options.first_eval_timeout or 4 * interval + 60
         first = first_evaluations(stack, n, started_wall, timeout, "scalingpolicies")
         print(f"  every object evaluated once: {first.describe()}", flush=True)
@@ -270,9 +275,10 @@ def run_scaling(n: int, options: Options) -> ScalingRow:
         if options.breakdown:
             report(workdir / BREAKDOWN, int(stats.runs or 0))
         reactions = react(stack, apps, probes, timeout=interval * 3 + 10)
-        log = stack.operator.log_text()
+        log = stack.operator_log()
     return ScalingRow(
         n=n,
+        shards=options.shards,
         interval=interval,
         first=first,
         expected=n * options.window / interval,
@@ -322,7 +328,10 @@ def react(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser(__doc__.split("\n")[0]).parse_args(argv)
+    parser = build_parser(__doc__.split("\n")[0])
+    args = parser.parse_args(argv)
+    if args.breakdown and args.shards > 1:
+        parser.error("--breakdown times one operator process: use it without --shards")
     # SIGTERM unwinds like Ctrl-C, so every child is stopped by its PID on the way out.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     if args.policies is None and args.scaling is None:
@@ -343,11 +352,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = Options(
             interval=args.interval,
             window=args.window,
-            namespaces=args.namespaces,
+            namespaces=args.namespaces or (8 * args.shards if args.shards > 1 else 1),
             firing=args.firing,
             first_eval_timeout=args.first_eval_timeout,
             operator_args=args.operator_arg,
             workdir=workdir,
+            shards=args.shards,
             create_threads=args.create_threads,
             probes=args.probes,
             scrape_every=args.scrape_every,

@@ -46,7 +46,16 @@ def build_parser(description: str) -> argparse.ArgumentParser:
         "--first-eval-timeout", type=_seconds, default=None, help="default: 4 intervals + 60 s"
     )
     parser.add_argument(
-        "--namespaces", type=int, default=1, help="spread the objects over this many"
+        "--namespaces",
+        type=int,
+        default=None,
+        help="spread the objects over this many (default 1; with --shards N, 8 x N)",
+    )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        default=1,
+        help="run N operator processes (--shards N --shard i), summed in the table",
     )
     parser.add_argument(
         "--firing", type=float, default=0.1, help="fraction of policies that breach"

@@ -44,7 +44,7 @@ class Snapshot:
     operator: Samples
     apiserver: Samples
     prometheus: Samples
-    operator_proc: ProcessSample | None
+    operator_procs: tuple[ProcessSample | None, ...]  # one per operator process (shard)
     prometheus_proc: ProcessSample | None
     apiserver_proc: ProcessSample | None
 
@@ -99,8 +99,10 @@ class WindowStats:
     lag_p99: float | None
     queue_max: float | None
     in_flight_max: float | None
-    operator_cpu: float | None  # CPU seconds in the window
-    operator_rss: float | None  # bytes, maximum seen
+    operator_cpu: float | None  # CPU seconds in the window, all operator processes
+    operator_rss: float | None  # bytes, maximum seen of the processes' sum
+    operator_cpu_each: tuple[float | None, ...]  # per process (shard)
+    operator_rss_each: tuple[float | None, ...]  # per process, maximum seen
     prometheus_rule_seconds: float | None
     prometheus_cpu: float | None
     apiserver_cpu: float | None
@@ -158,6 +160,11 @@ def _cpu(before: ProcessSample | None, after: ProcessSample | None) -> float | N
     return after.cpu_seconds - before.cpu_seconds
 
 
+def _peak_rss(seen: Sequence[Snapshot], process: int) -> float | None:
+    values = [p.rss_bytes for s in seen if (p := s.operator_procs[process]) is not None]
+    return max(values) if values else None
+
+
 def window_stats(
     before: Snapshot, after: Snapshot, samples: Sequence[Snapshot], kind: str
 ) -> WindowStats:
@@ -198,7 +205,10 @@ def window_stats(
         seen = [total(s.operator, name) for s in [*samples, after] if has(s.operator, name)]
         return max(seen) if seen else None
 
-    rss = [s.operator_proc.rss_bytes for s in [*samples, after] if s.operator_proc is not None]
+    seen = [*samples, after]
+    rss_each = tuple(_peak_rss(seen, i) for i in range(len(after.operator_procs)))
+    rss = [sum(p.rss_bytes for p in s.operator_procs if p) for s in seen if all(s.operator_procs)]
+    cpu_each = tuple(map(_cpu, before.operator_procs, after.operator_procs))
     rule = (
         total(delta(before.prometheus, after.prometheus), RULE_GROUP_SECONDS)
         if has(after.prometheus, RULE_GROUP_SECONDS)
@@ -215,8 +225,10 @@ def window_stats(
         lag_p99=histogram_quantile(0.99, lag),
         queue_max=gauge_max(QUEUE),
         in_flight_max=gauge_max(IN_FLIGHT),
-        operator_cpu=_cpu(before.operator_proc, after.operator_proc),
+        operator_cpu=None if None in cpu_each else sum(c for c in cpu_each if c is not None),
         operator_rss=max(rss) if rss else None,
+        operator_cpu_each=cpu_each,
+        operator_rss_each=rss_each,
         prometheus_rule_seconds=rule,
         prometheus_cpu=_cpu(before.prometheus_proc, after.prometheus_proc),
         apiserver_cpu=_cpu(before.apiserver_proc, after.apiserver_proc),
@@ -227,6 +239,7 @@ def window_stats(
 @dataclass(frozen=True)
 class AlertRow:
     n: int
+    shards: int
     firing: int
     first: FirstEvaluation
     expected: float
@@ -239,6 +252,7 @@ class AlertRow:
 @dataclass(frozen=True)
 class ScalingRow:
     n: int
+    shards: int
     interval: float
     first: FirstEvaluation
     expected: float
@@ -251,6 +265,14 @@ class ScalingRow:
 
 def _s(value: float | None, unit: str = " s", digits: int = 1) -> str:
     return "-" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def _mib(size: float | None) -> str:
+    return _s(None if size is None else size / MIB, " MiB", 0)
+
+
+def _objects(n: int, shards: int) -> str:
+    return f"{n:,}" if shards == 1 else f"{n:,} on {shards} shards"
 
 
 def _lag(stats: WindowStats) -> str:
@@ -291,9 +313,9 @@ def print_alert_table(rows: Sequence[AlertRow], details: bool) -> None:
         ratio = f"{cpu / rule:.0f}x" if cpu is not None and rule else "-"
         reads = f"{s.reads / s.runs:.2f}" if s.runs else "-"
         print(
-            f"| {row.n:,} | {row.first.describe()} | {_lag(s)} | {_done(s, row.expected)} | "
-            f"{_s(cpu, ' s/min', 2)} | {_s(rule, ' s/min', 3)} | {ratio} | "
-            f"{_s(None if s.operator_rss is None else s.operator_rss / MIB, ' MiB', 0)} | "
+            f"| {_objects(row.n, row.shards)} | {row.first.describe()} | {_lag(s)} | "
+            f"{_done(s, row.expected)} | {_s(cpu, ' s/min', 2)} | {_s(rule, ' s/min', 3)} | "
+            f"{ratio} | {_mib(s.operator_rss)} | "
             f"{_writes(s, row.n)} | {reads} | {s.throttled:.0f} |"
         )
     if details:
@@ -323,8 +345,8 @@ def print_scaling_table(rows: Sequence[ScalingRow], details: bool) -> None:
         reacted = f"{median:.1f} s / {max(row.reactions):.1f} s" if median is not None else "-"
         within = sum(1 for r in row.reactions if r <= row.interval + 1)
         print(
-            f"| {row.n:,} | {row.first.describe()} | {_lag(s)} | {_done(s, row.expected)} | "
-            f"{core} | {_s(None if s.operator_rss is None else s.operator_rss / MIB, ' MiB', 0)} | "
+            f"| {_objects(row.n, row.shards)} | {row.first.describe()} | {_lag(s)} | "
+            f"{_done(s, row.expected)} | {core} | {_mib(s.operator_rss)} | "
             f"{reacted} | {within}/{row.probes} | {_writes(s, row.n)} | {s.throttled:.0f} |"
         )
     if details:
@@ -346,6 +368,10 @@ def _details(s: WindowStats) -> None:
         f"{_s(s.prometheus_cpu)}, kube-apiserver {_s(s.apiserver_cpu)}; "
         f"Prometheus rule group {_s(s.prometheus_rule_seconds, ' s', 3)}"
     )
+    if len(s.operator_cpu_each) > 1:
+        each = zip(s.operator_cpu_each, s.operator_rss_each, strict=True)
+        for shard, (cpu, rss) in enumerate(each):
+            print(f"  shard {shard}: CPU {_s(s.per_minute(cpu), ' s/min', 2)}, RSS {_mib(rss)}")
     by_verb: dict[str, float] = {}
     for request, value in s.operator_requests.items():
         by_verb[request.verb] = by_verb.get(request.verb, 0.0) + value

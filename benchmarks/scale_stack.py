@@ -1,9 +1,14 @@
-"""The local stack of one ``benchmarks.scale`` run and what it reads from it."""
+"""The local stack of one ``benchmarks.scale`` run and what it reads from it.
+
+With ``shards > 1`` it runs that many operator processes (``--shards N --shard i``)
+against the one API server and Prometheus; their /metrics are summed (counters, histogram
+buckets, gauges) and their /proc samples kept per process."""
 
 from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +32,7 @@ from devenv.operator import OperatorProcess
 from devenv.procstat import ProcessSample, sample
 from devenv.prometheus import LocalPrometheus
 from watchkeeper.api.timestamps import parse_time
+from watchkeeper.engine.sharding import namespace_shard
 
 GROUP, VERSION = "watchkeeper.io", "v1alpha1"
 CRD_DIR = REPO_ROOT / "crds"
@@ -41,6 +47,7 @@ class Options:
     first_eval_timeout: float | None
     operator_args: list[str]
     workdir: Path
+    shards: int
     create_threads: int
     probes: int
     sample_every: float = 5.0
@@ -54,18 +61,23 @@ class Options:
 
 
 class Stack:
-    """Exporter, Prometheus, control plane and operator of one run; all stopped on exit."""
+    """Exporter, Prometheus, control plane and operator(s) of one run; all stopped on exit."""
 
     def __init__(
-        self, workdir: Path, operator_args: Sequence[str], env: Mapping[str, str] | None = None
+        self,
+        workdir: Path,
+        operator_args: Sequence[str],
+        shards: int = 1,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.workdir = workdir
         self.operator_env = dict(env or {})
         self.exporter = MetricsExporter()
         self.cluster = LocalCluster(workdir / "cluster")
         self.operator_args = list(operator_args)
+        self.shards = shards
         self.prometheus: LocalPrometheus | None = None
-        self.operator: OperatorProcess | None = None
+        self.operators: list[OperatorProcess] = []
         self.api: client.ApiClient | None = None
 
     @contextlib.contextmanager
@@ -86,30 +98,56 @@ class Stack:
             configuration.connection_pool_maxsize = 32
             self.api = client.ApiClient(configuration)
             stack.callback(self.api.close)
-            self.operator = OperatorProcess(
-                kubeconfig=self.cluster.kubeconfig,
-                prometheus_url=self.prometheus.url,
-                log_path=self.workdir / "watchkeeper.log",
-                extra_args=self.operator_args,
-                env=self.operator_env,
-                ready_timeout=300.0,
-            )
-            stack.callback(self.operator.stop, 30.0)
+            for index in range(self.shards):
+                args, log = self.operator_args, "watchkeeper.log"
+                if self.shards > 1:
+                    args = [*args, "--shards", str(self.shards), "--shard", str(index)]
+                    log = f"watchkeeper-shard-{index}.log"
+                self.operators.append(
+                    OperatorProcess(
+                        kubeconfig=self.cluster.kubeconfig,
+                        prometheus_url=self.prometheus.url,
+                        log_path=self.workdir / log,
+                        extra_args=args,
+                        env=self.operator_env,
+                        ready_timeout=300.0,
+                    )
+                )
+                stack.callback(self.operators[-1].stop, 30.0)
             yield self
 
-    @property
-    def operator_metrics_url(self) -> str:
-        assert self.operator is not None
-        return self.operator.metrics_url
+    def start_operators(self) -> None:
+        """Start every operator process at once; return when all are live."""
+        with ThreadPoolExecutor(len(self.operators), thread_name_prefix="start") as pool:
+            for future in [pool.submit(o.start) for o in self.operators]:
+                future.result()
+
+    def stop_operators(self) -> None:
+        for operator in self.operators:
+            operator.stop(30.0)
+
+    def operator_log(self) -> str:
+        return "".join(operator.log_text() for operator in self.operators)
+
+    def operator_samples(self) -> Samples:
+        """The operators' /metrics, summed over the processes."""
+        summed: Samples = {}
+        for operator in self.operators:
+            for key, value in _scrape_or_empty(operator.metrics_url).items():
+                summed[key] = summed.get(key, 0.0) + value
+        return summed
+
+    def operator_procs(self) -> tuple[ProcessSample | None, ...]:
+        return tuple(_proc(operator.pid) for operator in self.operators)
 
     def snapshot(self) -> Snapshot:
-        assert self.prometheus is not None and self.operator is not None
+        assert self.prometheus is not None
         return Snapshot(
             at=time.monotonic(),
-            operator=_scrape_or_empty(self.operator_metrics_url),
+            operator=self.operator_samples(),
             apiserver=self.cluster.metrics(),
             prometheus=scrape(f"{self.prometheus.url}/metrics"),
-            operator_proc=_proc(self.operator.pid),
+            operator_procs=self.operator_procs(),
             prometheus_proc=_proc(self.prometheus.pid),
             apiserver_proc=_proc(self.cluster.apiserver_pid),
         )
@@ -145,11 +183,14 @@ def create_all(
     return took
 
 
-def namespaces(api: client.ApiClient, count: int) -> list[str]:
+def namespaces(api: client.ApiClient, count: int, shards: int = 1) -> list[str]:
     core = client.CoreV1Api(api)
     names = [f"bench-{i}" for i in range(count)]
     for name in names:
         core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    if shards > 1:
+        spread = Counter(namespace_shard(name, shards) for name in names)
+        print(f"  namespaces per shard: {' / '.join(str(spread[i]) for i in range(shards))}")
     return names
 
 
@@ -175,7 +216,6 @@ def duration_text(seconds: float) -> str:
 def _sampling(stack: Stack, until: float, every: float, scrape_every: float) -> list[Snapshot]:
     """Light samples of the operator during a window: its /proc every `every` seconds, its
     /metrics every `scrape_every` seconds."""
-    assert stack.operator is not None
     found: list[Snapshot] = []
     scraped = time.monotonic()
     while (now := time.monotonic()) < until:
@@ -186,10 +226,10 @@ def _sampling(stack: Stack, until: float, every: float, scrape_every: float) -> 
         found.append(
             Snapshot(
                 time.monotonic(),
-                _scrape_or_empty(stack.operator_metrics_url) if scrape else {},
+                stack.operator_samples() if scrape else {},
                 {},
                 {},
-                _proc(stack.operator.pid),
+                stack.operator_procs(),
                 None,
                 None,
             )
@@ -197,16 +237,18 @@ def _sampling(stack: Stack, until: float, every: float, scrape_every: float) -> 
     return found
 
 
-def _describe_exposition(url: str) -> None:
-    """How big one scrape of the operator's /metrics is and how long it takes."""
-    started = time.monotonic()
-    response = httpx.get(url, timeout=30.0)
-    elapsed = time.monotonic() - started
-    series = sum(1 for line in response.text.splitlines() if line and not line.startswith("#"))
-    print(
-        f"  operator /metrics: {series} series, {len(response.content) / 1024:.0f} KiB, "
-        f"{elapsed * 1000:.0f} ms per scrape"
-    )
+def _describe_exposition(urls: Sequence[str]) -> None:
+    """How big one scrape of each operator's /metrics is and how long it takes."""
+    for url in urls:
+        started = time.monotonic()
+        response = httpx.get(url, timeout=30.0)
+        elapsed = time.monotonic() - started
+        lines = response.text.splitlines()
+        series = sum(1 for line in lines if line and not line.startswith("#"))
+        print(
+            f"  operator /metrics: {series} series, {len(response.content) / 1024:.0f} KiB, "
+            f"{elapsed * 1000:.0f} ms per scrape"
+        )
 
 
 def start_up_tail(stack: Stack, n: int, timeout: float) -> None:
@@ -214,9 +256,7 @@ def start_up_tail(stack: Stack, n: int, timeout: float) -> None:
     that one-off write per new object belongs to start-up, not to the steady window."""
     started = time.monotonic()
     checked = poll(
-        lambda: (
-            (operator_runs(_scrape_or_empty(stack.operator_metrics_url), "Readiness") or 0) >= n
-        ),
+        lambda: (operator_runs(stack.operator_samples(), "Readiness") or 0) >= n,
         timeout=timeout,
         interval=1.0,
     )
@@ -226,21 +266,20 @@ def start_up_tail(stack: Stack, n: int, timeout: float) -> None:
 
 def steady_window(stack: Stack, options: Options) -> tuple[Snapshot, Snapshot, list[Snapshot]]:
     print(f"  steady window of {options.window:g} s ...", flush=True)
-    assert stack.operator is not None and stack.operator.pid is not None
+    first = stack.operators[0]  # with shards, --profile follows shard 0's process
+    assert first.pid is not None
     output = stack.workdir / "profile.txt"
-    profiler = (
-        start_profile(stack.operator.pid, options.window, output) if options.profile else None
-    )
-    if options.breakdown:
-        mark(stack.operator.pid)
+    profiler = start_profile(first.pid, options.window, output) if options.profile else None
+    if options.breakdown:  # one process: the command line refuses it with --shards
+        mark(first.pid)
     before = stack.snapshot()
     samples = _sampling(
         stack, before.at + options.window, options.sample_every, options.scrape_every
     )
     after = stack.snapshot()
     if options.breakdown:
-        mark(stack.operator.pid)
-    _describe_exposition(stack.operator_metrics_url)
+        mark(first.pid)
+    _describe_exposition([operator.metrics_url for operator in stack.operators])
     if profiler is not None:
         poll(lambda: not profiler.running, timeout=30.0, interval=0.2)  # it writes, then exits
         profiler.stop()
@@ -272,7 +311,7 @@ def first_evaluations(
             key = (item["metadata"]["namespace"], item["metadata"]["name"])
             if key not in first and (at := _evaluated_at(item.get("status") or {}, now)):
                 first[key] = at - started_wall
-        runs = operator_runs(_scrape_or_empty(stack.operator_metrics_url), KINDS[kind])
+        runs = operator_runs(stack.operator_samples(), KINDS[kind])
         for label, count in (("t50", n / 2), ("all", n)):
             if runs is not None and runs >= count and label not in by_metrics:
                 by_metrics[label] = now - started_wall

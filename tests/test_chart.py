@@ -12,6 +12,7 @@ import pytest
 
 from tests.helm import CHART, ROOT, helm, needs_helm, objects, template, values_args
 from watchkeeper.cli import build_parser
+from watchkeeper.engine.sharding import Shard
 
 pytestmark = needs_helm
 
@@ -20,6 +21,7 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "namespaced": {"watchNamespaces": ["team-a", "team-b"]},
     "replicas": {"replicas": 3},
+    "shards": {"shards": 2, "replicas": 2},
     "trusting": {"security": {"referencePolicy": "any"}},
     "extra-scale": {
         "scaling": {"extraScaleResources": [{"apiGroup": "argoproj.io", "resources": ["rollouts"]}]}
@@ -92,12 +94,14 @@ def test_chart_lints(values: dict[str, Any], tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
 def test_every_argument_is_one_the_operator_accepts(values: dict[str, Any], tmp_path: Path) -> None:
-    args = _operator_args(template(tmp_path, values))
-    assert args[0] == "run"
-    try:
-        build_parser().parse_args(args)
-    except SystemExit:
-        pytest.fail(f"watchkeeper rejects the chart's arguments {args}")
+    for deployment in objects(template(tmp_path, values), "Deployment"):
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        args = container["args"]
+        assert args[0] == "run"
+        try:
+            build_parser().parse_args(args)
+        except SystemExit:
+            pytest.fail(f"watchkeeper rejects the chart's arguments {args}")
 
 
 def test_cluster_mode_grants_least_privilege(tmp_path: Path) -> None:
@@ -187,6 +191,56 @@ def test_several_replicas_elect_a_leader_and_keep_one_up(tmp_path: Path) -> None
         doc["kind"] == "CustomResourceDefinition" and "kopf" in doc["metadata"]["name"]
         for doc in docs
     )
+
+
+def test_shards_render_one_deployment_lease_and_pdb_per_shard(tmp_path: Path) -> None:
+    docs = template(tmp_path, VALUE_SETS["shards"])
+    deployments = objects(docs, "Deployment")
+    assert [d["metadata"]["name"] for d in deployments] == [
+        "watchkeeper-shard-0",
+        "watchkeeper-shard-1",
+    ]
+    pdbs = {p["metadata"]["name"]: p for p in objects(docs, "PodDisruptionBudget")}
+    [service] = objects(docs, "Service")
+    for index, deployment in enumerate(deployments):
+        spec = deployment["spec"]
+        assert spec["replicas"] == 2
+        selector = spec["selector"]["matchLabels"]
+        assert selector["watchkeeper.io/shard"] == str(index)
+        assert selector.items() <= spec["template"]["metadata"]["labels"].items()
+        assert service["spec"]["selector"].items() <= selector.items()  # one scrape job
+        anti = spec["template"]["spec"]["affinity"]["podAntiAffinity"]
+        term = anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+        assert term["labelSelector"]["matchLabels"] == selector
+        [container] = spec["template"]["spec"]["containers"]
+        assert {"--leader-elect", "--shards=2", f"--shard={index}"} <= set(container["args"])
+        pdb = pdbs[deployment["metadata"]["name"]]
+        assert pdb["spec"]["selector"]["matchLabels"] == selector
+    assert len(pdbs) == 2
+    [lease_role] = [
+        r for r in objects(docs, "Role") if r["metadata"]["name"].endswith("leader-election")
+    ]
+    leases = {Shard(i, 2).lease_name("watchkeeper-leader") for i in range(2)}
+    assert {
+        name for rule in lease_role["rules"] for name in rule.get("resourceNames", [])
+    } == leases
+
+
+def test_shards_with_one_replica_each_elect_no_leader(tmp_path: Path) -> None:
+    docs = template(tmp_path, {"shards": 4})
+    assert len(objects(docs, "Deployment")) == 4
+    assert objects(docs, "PodDisruptionBudget") == []
+    for deployment in objects(docs, "Deployment"):
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        assert "--leader-elect" not in container["args"] and "--shards=4" in container["args"]
+
+
+def test_one_shard_renders_no_trace_of_sharding(tmp_path: Path) -> None:
+    for values in ({}, VALUE_SETS["replicas"]):
+        rendered = helm("template", "watchkeeper", str(CHART), *values_args(values, tmp_path))
+        assert "shard" not in rendered.stdout
+        explicit = values_args({**values, "shards": 1}, tmp_path)
+        assert helm("template", "watchkeeper", str(CHART), *explicit).stdout == rendered.stdout
 
 
 def test_user_roles_aggregate_and_never_grant_status(tmp_path: Path) -> None:

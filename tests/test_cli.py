@@ -115,3 +115,16 @@ def test_dev_set_without_make_dev_says_to_start_it() -> None:
     one_line_error(result, "make dev")
     closed = {"WATCHKEEPER_DEV_EXPORTER": f"http://{LOOPBACK}:{free_port()}"}
     one_line_error(watchkeeper("dev", "set", "x=1", env=closed), "is `make dev` running")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--shards", "2", "--shard", "2"), "shard 2 does not exist: shards are 0..1"),
+        (("--shards", "0"), "the number of shards must be at least 1, not 0"),
+    ],
+)
+def test_run_refuses_a_shard_outside_the_count(args: tuple[str, ...], expected: str) -> None:
+    result = watchkeeper("run", *args)
+    assert result.returncode == 2, result
+    assert expected in result.stderr.strip().splitlines()[-1]

@@ -17,6 +17,26 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{/*
+Per shard (called with dict "root" $ "shard" i): with shards > 1 the Deployment and PDB of
+shard i are named <name>-shard-<i> and carry the label watchkeeper.io/shard=<i>; with one
+shard, the plain name and labels.
+*/}}
+{{- define "watchkeeper.shardName" -}}
+{{ include "watchkeeper.name" .root }}{{ if gt (int .root.Values.shards) 1 }}-shard-{{ .shard }}{{ end }}
+{{- end -}}
+{{- define "watchkeeper.shardLabel" -}}
+{{- if gt (int .root.Values.shards) 1 }}
+watchkeeper.io/shard: {{ .shard | quote }}
+{{- end }}
+{{- end -}}
+{{- define "watchkeeper.shardLabels" -}}
+{{ include "watchkeeper.labels" .root }}{{ include "watchkeeper.shardLabel" . }}
+{{- end -}}
+{{- define "watchkeeper.shardSelectorLabels" -}}
+{{ include "watchkeeper.selectorLabels" .root }}{{ include "watchkeeper.shardLabel" . }}
+{{- end -}}
+
+{{/*
 What the operator may do inside a namespace it watches: a ClusterRole in cluster mode, a
 Role in each watched namespace in namespaced mode. Every verb here is one the operator
 (or kopf, for its annotations and finalizers) really uses; see the README's Security model.
@@ -135,9 +155,13 @@ value, severity, summary; ruleOnly when Watchkeeper cannot alert on it (it is do
 - name: WatchkeeperNoLeader
   query: {{ printf "sum(watchkeeper_leader{%s})" $s | quote }}
   comparison: LessThan
-  value: 1
+  value: {{ int .Values.shards }}
   severity: Critical
+  {{- if gt (int .Values.shards) 1 }}
+  summary: A Watchkeeper shard has no leader; the namespaces it carries are not evaluated.
+  {{- else }}
   summary: Watchkeeper replicas run but none leads; nothing is evaluated.
+  {{- end }}
 - name: WatchkeeperEvaluationsFailing
   query: {{ printf "sum(rate(watchkeeper_alert_evaluations_total{%s, outcome=~\"QueryRejected|PrometheusUnavailable\"}[5m])) / sum(rate(watchkeeper_alert_evaluations_total{%s}[5m]))" $s $s | quote }}
   comparison: GreaterThan

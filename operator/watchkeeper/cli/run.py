@@ -7,6 +7,7 @@ import os
 
 from watchkeeper.api.common import parse_duration
 from watchkeeper.api.destinations import DestinationPolicy
+from watchkeeper.engine.sharding import Shard
 from watchkeeper.kube.access import ReferencePolicy
 from watchkeeper.runtime.config import OperatorConfig
 
@@ -30,6 +31,7 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         destinations = DestinationPolicy.from_flags(args.allow_destination, args.deny_destination)
+        shard = Shard(args.shard, args.shards)
     except ValueError as error:
         args.parser.error(str(error))
     config = OperatorConfig(
@@ -43,6 +45,7 @@ def _run(args: argparse.Namespace) -> int:
         max_prometheus_queries=args.max_prometheus_queries,
         leader_elect=args.leader_elect,
         lease_namespace=args.lease_namespace,
+        shard=shard,
         alert_retention=args.alert_retention,
         silence_retention=args.silence_retention,
         status_heartbeat=args.status_heartbeat,
@@ -125,6 +128,19 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--lease-namespace",
         default=os.environ.get("POD_NAMESPACE", "default"),
         help="namespace of the leader-election Lease (default: env POD_NAMESPACE)",
+    )
+    run.add_argument(
+        "--shards",
+        type=int,
+        default=int(os.environ.get("WATCHKEEPER_SHARDS", "1")),
+        help="split the namespaces over this many shards (hash of the namespace name); "
+        "each shard runs its own replicas, with its own Lease",
+    )
+    run.add_argument(
+        "--shard",
+        type=int,
+        default=int(os.environ.get("WATCHKEEPER_SHARD", "0")),
+        help="the shard this replica carries, 0 .. --shards - 1",
     )
     run.add_argument(
         "--allow-destination",

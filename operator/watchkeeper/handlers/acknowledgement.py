@@ -12,9 +12,9 @@ from typing import Any
 import kopf
 
 from watchkeeper.api import ALERT, ALERT_POLICY, GROUP, SCALING_POLICY, VERSION
+from watchkeeper.handlers.sharding import ShardFilter
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.runtime.app import Runtime
-from watchkeeper.runtime.config import OperatorConfig
 
 LOGGER = logging.getLogger("watchkeeper.acknowledgement")
 
@@ -44,5 +44,7 @@ async def record(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -
         )
 
 
-def register(registry: kopf.OperatorRegistry, config: OperatorConfig) -> None:
-    kopf.on.event(GROUP, VERSION, ALERT.plural, registry=registry, id="acknowledgement")(record)
+def register(registry: kopf.OperatorRegistry, when: ShardFilter) -> None:
+    kopf.on.event(GROUP, VERSION, ALERT.plural, registry=registry, id="acknowledgement", when=when)(
+        record
+    )

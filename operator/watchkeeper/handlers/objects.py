@@ -9,6 +9,7 @@ from typing import Any
 import kopf
 
 from watchkeeper.api import GROUP, KINDS, VERSION, KindDefinition
+from watchkeeper.handlers.sharding import ShardFilter
 from watchkeeper.runtime.app import Runtime
 from watchkeeper.runtime.objects import detached
 
@@ -25,8 +26,8 @@ def _handler_for(kind: KindDefinition) -> Callable[..., Awaitable[None]]:
     return handler
 
 
-def register(registry: kopf.OperatorRegistry) -> None:
+def register(registry: kopf.OperatorRegistry, when: ShardFilter) -> None:
     for kind in KINDS:
-        kopf.on.event(GROUP, VERSION, kind.plural, registry=registry, id="watch")(
+        kopf.on.event(GROUP, VERSION, kind.plural, registry=registry, id="watch", when=when)(
             _handler_for(kind)
         )

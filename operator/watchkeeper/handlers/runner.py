@@ -14,6 +14,7 @@ from typing import Any
 import kopf
 
 from watchkeeper.handlers import acknowledgement, objects, workloads
+from watchkeeper.handlers.sharding import shard_filter
 from watchkeeper.kube.access import ALLOW_SCALING_LABEL, ALLOWED, ReferencePolicy
 from watchkeeper.runtime.app import Runtime
 from watchkeeper.runtime.config import OperatorConfig
@@ -84,9 +85,10 @@ def run_operator(config: OperatorConfig, verbose: bool = False, log_format: str 
     kopf.on.startup(registry=registry)(_configure)
     kopf.on.cleanup(registry=registry)(_cleanup)
     kopf.on.login(registry=registry)(kopf.login_via_client)
-    objects.register(registry)
-    workloads.register(registry)
-    acknowledgement.register(registry, config)
+    when = shard_filter(config.shard)  # a shard's replicas see only its namespaces
+    objects.register(registry, when)
+    workloads.register(registry, when)
+    acknowledgement.register(registry, when)
     # Text lines get a [namespace/name] prefix; JSON lines carry it as `object` instead.
     kopf.configure(
         verbose=verbose, log_format=LOG_FORMATS[log_format], log_prefix=log_format == "text"

@@ -1,7 +1,9 @@
 """Scale targets and other autoscalers, indexed by kopf (registration only).
 
 kopf fills every index with its initial LIST before it hands any object to a handler, so
-no ScalingPolicy is evaluated before the HPAs that might compete with it are known."""
+no ScalingPolicy is evaluated before the HPAs that might compete with it are known.
+With --shards, each index holds only the objects of this shard's namespaces (a scale
+target is in its ScalingPolicy's namespace)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from typing import Any
 
 import kopf
 
+from watchkeeper.handlers.sharding import ShardFilter
 from watchkeeper.runtime.workloads import (
     AUTOSCALER_RESOURCES,
     PODS,
@@ -36,15 +39,20 @@ def _pod_indexer(body: kopf.Body, **_: Any) -> dict[Any, Any]:
     return pod_entry(body)
 
 
-def _index(resource: IndexedResource, registry: kopf.OperatorRegistry) -> Any:
+def _index(resource: IndexedResource, registry: kopf.OperatorRegistry, when: ShardFilter) -> Any:
     return kopf.on.index(
-        resource.group, resource.version, resource.plural, id=resource.index, registry=registry
+        resource.group,
+        resource.version,
+        resource.plural,
+        id=resource.index,
+        registry=registry,
+        when=when,
     )
 
 
-def register(registry: kopf.OperatorRegistry) -> None:
+def register(registry: kopf.OperatorRegistry, when: ShardFilter) -> None:
     for resource in WORKLOAD_RESOURCES:
-        _index(resource, registry)(_workload_indexer)
+        _index(resource, registry, when)(_workload_indexer)
     for resource in AUTOSCALER_RESOURCES:
-        _index(resource, registry)(_autoscaler_indexer(resource.kind))
-    _index(PODS, registry)(_pod_indexer)
+        _index(resource, registry, when)(_autoscaler_indexer(resource.kind))
+    _index(PODS, registry, when)(_pod_indexer)

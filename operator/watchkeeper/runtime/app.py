@@ -37,7 +37,7 @@ from watchkeeper.runtime.grouping import GroupService
 from watchkeeper.runtime.health import Health
 from watchkeeper.runtime.http import HealthServer
 from watchkeeper.runtime.leadership import LeaderElector
-from watchkeeper.runtime.metrics import LEADER, observe_prometheus_client
+from watchkeeper.runtime.metrics import LEADER, SHARD_INFO, observe_prometheus_client
 from watchkeeper.runtime.objects import ObjectCache
 from watchkeeper.runtime.readiness import JOB_KIND as READINESS_JOB
 from watchkeeper.runtime.readiness import ReadinessService
@@ -99,6 +99,7 @@ class Runtime:
                 NOTIFICATION_CHANNEL, namespace, name, fields, manager=DELIVERY_MANAGER
             )
 
+        SHARD_INFO.labels(str(self.config.shard.index), str(self.config.shard.count)).set(1)
         key = await alert_key(  # before any evaluation: it decides which Alerts are ours
             kube.api_client,
             self.config.lease_namespace,
@@ -141,7 +142,8 @@ class Runtime:
                 server.serve(self.config.metrics_port, self.config.metrics_address), "health"
             )
         if self.config.leader_elect:
-            leases = Leases(kube.api_client, self.config.lease_namespace, self.config.lease_name)
+            lease = self.config.shard.lease_name(self.config.lease_name)
+            leases = Leases(kube.api_client, self.config.lease_namespace, lease)
             self.elector = LeaderElector(leases, identity(), self._lead, self._stand_down)
             self._spawn(self.elector.run_forever(), "leader-election")
         else:
@@ -181,8 +183,9 @@ class Runtime:
             await self.scaling.remove(namespace, name)
 
     async def _prime(self) -> None:
-        """Load every Alert before the first evaluation (the watch then keeps them): the
-        evaluators rebuild their state from them. Waits for the API server if it is down."""
+        """Load every Alert of this shard's namespaces before the first evaluation (the
+        watch then keeps them): the evaluators rebuild their state from them. Waits for
+        the API server if it is down."""
         while True:
             try:
                 alerts = await self.services.alerts.list_all(self.config.namespaces)
@@ -192,7 +195,8 @@ class Runtime:
                 continue
             self.health.report("kubernetes", True)
             for alert in alerts:
-                self.objects.put(ALERT, alert)
+                if self.config.shard.carries(str(alert["metadata"]["namespace"])):
+                    self.objects.put(ALERT, alert)
             return
 
     async def _probe(self, due: datetime) -> None:

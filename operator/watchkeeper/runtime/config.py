@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from watchkeeper.api.destinations import DestinationPolicy
+from watchkeeper.engine.sharding import Shard
 from watchkeeper.kube.access import ReferencePolicy
 
 
@@ -26,6 +27,8 @@ class OperatorConfig:
     leader_elect: bool = False
     lease_namespace: str = "default"
     lease_name: str = "watchkeeper-leader"
+    shard: Shard = field(default_factory=Shard)
+    """The namespaces this replica carries (--shards, --shard); its Lease is per shard."""
     destinations: DestinationPolicy = field(default_factory=DestinationPolicy)
     template_timeout: float = 1.0
     reference_policy: ReferencePolicy = ReferencePolicy.LABEL

@@ -238,3 +238,9 @@ def _valid(labels: Mapping[str, str]) -> dict[str, str]:
 
 ALERT_STATES = AlertStates()
 REGISTRY.register(ALERT_STATES)
+SHARD_INFO = Gauge(
+    "watchkeeper_shard_info",
+    "1, labelled with the shard this replica carries and the number of shards (--shard, "
+    "--shards; 0 of 1 when unsharded).",
+    ["shard", "shards"],
+)
