@@ -82,6 +82,12 @@ COMPONENT_UP = Gauge(
     ["component"],
 )
 LEADER = Gauge("watchkeeper_leader", "1 while this replica leads (does the work), else 0.")
+SHARD_INFO = Gauge(
+    "watchkeeper_shard_info",
+    "1, labelled with the shard this replica carries and the number of shards (--shard, "
+    "--shards; 0 of 1 when unsharded).",
+    ["shard", "shards"],
+)
 SCALING_REPLICAS = Gauge(
     "watchkeeper_scaling_replicas",
     "A ScalingPolicy's target replicas at its last evaluation: current (what the target "
@@ -238,9 +244,3 @@ def _valid(labels: Mapping[str, str]) -> dict[str, str]:
 
 ALERT_STATES = AlertStates()
 REGISTRY.register(ALERT_STATES)
-SHARD_INFO = Gauge(
-    "watchkeeper_shard_info",
-    "1, labelled with the shard this replica carries and the number of shards (--shard, "
-    "--shards; 0 of 1 when unsharded).",
-    ["shard", "shards"],
-)

@@ -79,6 +79,8 @@ class _Kind:
 
     def __init__(self, name: str, limit: int) -> None:
         self.slots = asyncio.Semaphore(limit)
+        self.waiting = 0
+        """Due jobs of this kind waiting for a slot (the queue depth)."""
         self.queue = SCHEDULER_QUEUE.labels(name)
         self.lag = SCHEDULER_LAG.labels(name)
         self.runs = {outcome: SCHEDULER_RUNS.labels(name, outcome) for outcome in OUTCOMES}
@@ -107,7 +109,6 @@ class Scheduler:
         self._wake = asyncio.Event()
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
-        self._waiting: Counter[str] = Counter()  # due jobs waiting for a slot, per kind
         self.active = asyncio.Event()
 
     def upsert(
@@ -241,16 +242,16 @@ class Scheduler:
         bind_job(job.key)  # this task's log lines name the object and this run
         kind = self._kind(job.kind)
         if kind.slots.locked():  # saturated: say so while waiting
-            self._waiting[job.kind] += 1
-            kind.queue.set(self._waiting[job.kind])
+            kind.waiting += 1
+            kind.queue.set(kind.waiting)
             try:
                 await kind.slots.acquire()
             except asyncio.CancelledError:
                 job.running = False
                 raise
             finally:
-                self._waiting[job.kind] -= 1
-                kind.queue.set(self._waiting[job.kind])
+                kind.waiting -= 1
+                kind.queue.set(kind.waiting)
         else:
             await kind.slots.acquire()  # free: returns at once
         kind.lag.observe(max((self._clock() - due).total_seconds(), 0.0))
