@@ -23,10 +23,13 @@ def plain(body: bytes = EMPTY, extra: str = "") -> bytes:
 
 
 class RawServer:
-    """Counts connections and requests; answers each request with `answer`."""
+    """Counts connections and requests; answers each request with `answer`, once `gate`
+    is open."""
 
     def __init__(self, answer: Answer) -> None:
         self.answer = answer
+        self.gate = asyncio.Event()
+        self.gate.set()
         self.connections = 0
         self.requests: list[bytes] = []
         self.url = ""
@@ -38,6 +41,7 @@ class RawServer:
                 head = await reader.readuntil(b"\r\n\r\n")
                 length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
                 self.requests.append(head + await reader.readexactly(length))
+                await self.gate.wait()
                 reply = self.answer(n)
                 if not reply:
                     break
@@ -142,31 +146,21 @@ async def test_basic_auth_and_the_host_header(serve, client):
 async def test_cancelling_one_of_identical_queries_spares_the_others(serve, client):
     """Identical queries in flight share one request: a follower that is cancelled leaves
     the request alone; a first caller that is cancelled fails the others, never hangs them."""
-    release = asyncio.Event()
-
-    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while head := await reader.readuntil(b"\r\n\r\n"):
-            await reader.readexactly(int(head.lower().split(b"content-length:")[1][:-4]))
-            await release.wait()
-            writer.write(plain())
-
-    server = await asyncio.start_server(slow, "127.0.0.1", 0)
-    conn = Connection(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
-    try:
-        first = asyncio.ensure_future(client.query(conn, "up"))
-        follower = asyncio.ensure_future(client.query(conn, "up"))
-        await asyncio.sleep(0.05)
-        follower.cancel()
-        release.set()
-        assert await first == [] and follower.cancelled()
-        release.clear()
-        first = asyncio.ensure_future(client.query(conn, "up"))
-        follower = asyncio.ensure_future(client.query(conn, "up"))
-        await asyncio.sleep(0.05)
-        first.cancel()
-        with pytest.raises(PrometheusUnavailable, match="identical query in flight was cancelled"):
-            await follower
-        assert client.requests_sent == 2
-    finally:
-        release.set()
-        server.close()
+    raw = await serve(lambda n: plain())
+    conn = Connection(raw.url)
+    raw.gate.clear()
+    first = asyncio.ensure_future(client.query(conn, "up"))
+    follower = asyncio.ensure_future(client.query(conn, "up"))
+    await asyncio.sleep(0.05)
+    follower.cancel()
+    raw.gate.set()
+    assert await first == [] and follower.cancelled()
+    raw.gate.clear()
+    first = asyncio.ensure_future(client.query(conn, "up"))
+    follower = asyncio.ensure_future(client.query(conn, "up"))
+    await asyncio.sleep(0.05)
+    first.cancel()
+    with pytest.raises(PrometheusUnavailable, match="identical query in flight was cancelled"):
+        await follower
+    assert client.requests_sent == 2
+    raw.gate.set()
