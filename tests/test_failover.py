@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from devenv import OperatorProcess
-from tests.alerting import apply, policy
+from tests.alerting import apply, policy, states
 from tests.kubectl import watchkeeper_object
 from tests.waiting import eventually
 
@@ -53,7 +53,15 @@ def _deliveries(receiver) -> list[tuple[str, str, str]]:
 
 
 def test_the_standby_takes_over_and_nothing_is_lost_or_doubled(
-    operator, cluster, prometheus, kubeconfig, namespace, exporter, receiver, tmp_path
+    operator,
+    cluster,
+    prometheus,
+    kubeconfig,
+    namespace,
+    exporter,
+    receiver,
+    tmp_path,
+    custom_objects,
 ):
     operator.stop()  # the suite's operator would act too; it is restarted afterwards
     metric = "wk_failover"
@@ -85,6 +93,14 @@ def test_the_standby_takes_over_and_nothing_is_lost_or_doubled(
         second = _leader(replicas)
         assert second is not first
         takeover = time.monotonic() - killed_at
+        # the resolutions are decided (by the old leader before the kill, or else by the
+        # new one) before the world moves on: a value of 0 that no leader evaluated
+        # would make the next firing a severity change instead of a new firing
+        eventually(
+            lambda: states(custom_objects, namespace, "failover"),
+            lambda seen: len(seen) == len(SERIES) and all(s == "Resolved" for s, _ in seen),
+            timeout=30,
+        )
 
         for pod in SERIES:  # the world moves on: a new firing under the new leader
             exporter.set(metric, 7, {"pod": pod})
