@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from watchkeeper.engine.schedule import offset_of
 from watchkeeper.runtime.metrics import SCHEDULER_MISSED, SCHEDULER_QUEUE
-from watchkeeper.runtime.scheduler import WAKE_SLACK, Scheduler
+from watchkeeper.runtime.scheduler import MAX_WAKE_SLACK, WAKE_SLACK_SHARE, Scheduler
 
 SECOND = timedelta(seconds=1)
 
@@ -221,10 +221,9 @@ async def test_jobs_waiting_for_a_slot_show_in_the_queue_depth() -> None:
     assert (waiting, depth._value.get()) == (2, 0)
 
 
-async def test_jobs_due_close_together_start_on_one_wake_up() -> None:
-    """400 jobs spread over a 1 s interval: the loop wakes on multiples of WAKE_SLACK (about
-    50 times a second), not once per job (a start is a wake-up when the one before was more
-    than 1 ms earlier), and no job starts early or more than that late."""
+async def _spread(interval: timedelta, jobs: int, seconds: float) -> tuple[int, list[float]]:
+    """Run `jobs` jobs spread over `interval` for `seconds`: the loop's wake-ups (a start is
+    a wake-up when the one before was more than 1 ms earlier) and each start's lateness."""
     scheduler = Scheduler(concurrency=500)
     scheduler.active.set()
     loop_times: list[float] = []
@@ -234,11 +233,29 @@ async def test_jobs_due_close_together_start_on_one_wake_up() -> None:
         loop_times.append(asyncio.get_running_loop().time())
         lateness.append((datetime.now(UTC) - due).total_seconds())
 
-    for i in range(400):
-        scheduler.upsert(f"spread-{i}", "Spread", SECOND, run)
-    await _run_for(scheduler, 2.5)
+    for i in range(jobs):
+        scheduler.upsert(f"spread-{i}", "Spread", interval, run)
+    await _run_for(scheduler, seconds)
     times = sorted(loop_times)
     wake_ups = 1 + sum(later - earlier > 0.001 for earlier, later in itertools.pairwise(times))
-    assert len(loop_times) >= 800
-    assert wake_ups < len(loop_times) / 3, wake_ups  # about 125 wake-ups; one a job: 1,000
-    assert min(lateness) >= 0 and max(lateness) < WAKE_SLACK + 0.1
+    return wake_ups, lateness
+
+
+async def test_jobs_due_close_together_start_on_one_wake_up() -> None:
+    """400 jobs spread over a 1 s interval: the loop wakes on multiples of their slack, 2% of
+    the interval (about 50 times a second), not once per job, and no job starts early or
+    more than that late."""
+    wake_ups, lateness = await _spread(SECOND, 400, 2.5)
+    assert len(lateness) >= 800
+    assert wake_ups < len(lateness) / 3, wake_ups  # about 125 wake-ups; one a job: 1,000
+    assert min(lateness) >= 0 and max(lateness) < WAKE_SLACK_SHARE + 0.1
+
+
+async def test_long_intervals_wake_the_loop_a_few_times_a_second_at_most() -> None:
+    """Jobs on a 60 s interval have 1.2 s of slack by the share, capped at MAX_WAKE_SLACK:
+    the loop wakes about 4 times a second whatever their number, and none starts more than
+    the cap late."""
+    wake_ups, lateness = await _spread(timedelta(seconds=60), 6000, 3.0)
+    assert len(lateness) >= 250  # about 300 due in 3 s
+    assert wake_ups <= 3.0 / MAX_WAKE_SLACK + 2, wake_ups  # one a job: about 300
+    assert min(lateness) >= 0 and max(lateness) < MAX_WAKE_SLACK + 0.1

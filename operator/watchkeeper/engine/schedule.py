@@ -22,7 +22,10 @@ def offset_of(key: str, interval: timedelta) -> timedelta:
 
 def next_due(after: datetime, interval: timedelta, offset: timedelta) -> datetime:
     """The first instant strictly after `after` on the grid epoch + offset + k·interval."""
-    step = interval.total_seconds()
-    shift = offset.total_seconds()
-    k = math.floor((after.timestamp() - shift) / step) + 1
-    return datetime.fromtimestamp(k * step + shift, UTC)
+    due = next_due_seconds(after.timestamp(), interval.total_seconds(), offset.total_seconds())
+    return datetime.fromtimestamp(due, UTC)
+
+
+def next_due_seconds(after: float, step: float, shift: float) -> float:
+    """next_due in seconds since the epoch (the scheduler's clock)."""
+    return (math.floor((after - shift) / step) + 1) * step + shift
