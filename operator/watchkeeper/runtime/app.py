@@ -37,6 +37,7 @@ from watchkeeper.runtime.grouping import GroupService
 from watchkeeper.runtime.health import Health
 from watchkeeper.runtime.http import HealthServer
 from watchkeeper.runtime.leadership import LeaderElector
+from watchkeeper.runtime.memory import FIRST_FREEZE, FREEZE_JOB, register_memory_upkeep
 from watchkeeper.runtime.metrics import LEADER, SHARD_INFO, observe_prometheus_client
 from watchkeeper.runtime.objects import ObjectCache
 from watchkeeper.runtime.readiness import JOB_KIND as READINESS_JOB
@@ -131,6 +132,7 @@ class Runtime:
         self.scaling = ScalingService(self.services, self.scheduler)
         register_floor_reconciliation(self.services, self.scheduler)
         register_silence_upkeep(self.services, self.scheduler)
+        register_memory_upkeep(self.scheduler)
         self.channels = ChannelService(self.services, self.scheduler)
         self.services.groups = GroupService(self.services, self.scheduler)
         await self._prime()
@@ -182,6 +184,11 @@ class Runtime:
         elif kind is SCALING_POLICY:
             await self.scaling.remove(namespace, name)
 
+    def workload_seen(self, kind: str, namespace: str, name: str, present: bool) -> None:
+        """A watched workload (Deployment, StatefulSet) was listed, changed or left the
+        watch."""
+        self.readiness.workload_seen(kind, namespace, name, present)
+
     async def _prime(self) -> None:
         """Load every Alert of this shard's namespaces before the first evaluation (the
         watch then keeps them): the evaluators rebuild their state from them. Waits for
@@ -208,6 +215,7 @@ class Runtime:
     async def _lead(self) -> None:
         LEADER.set(1)
         self.scheduler.lead()
+        asyncio.get_running_loop().call_later(FIRST_FREEZE, self.scheduler.trigger, FREEZE_JOB)
 
     async def _stand_down(self) -> None:
         self.scheduler.active.clear()

@@ -1,10 +1,12 @@
 """Ready and observedGeneration for every object: parse the spec, resolve what it refers
 to, and write the condition only when it changes (one scheduler job per object).
 
-An object is checked when its spec changes and when an object of ours that it references
-appears, disappears or changes its Ready status. Objects that reference Secrets or
-workloads are also checked every --recheck-interval (those are not all watched); the
-others only every RECHECK_SELF_CONTAINED times --recheck-interval, as a safety net.
+An object is checked when its spec changes, when an object of ours that it references
+appears, disappears or changes its Ready status, and when a watched workload (a Deployment
+or StatefulSet, see runtime/workloads.py) that it references appears in the watch or leaves
+it. Objects that reference Secrets or other kinds are also checked every --recheck-interval
+(those are not watched); the others only every RECHECK_SELF_CONTAINED times
+--recheck-interval, as a safety net.
 
 References to our own kinds are resolved from the watched objects, with no API call, and
 count as missing while the object they name is not Ready itself (reason ReferenceNotReady),
@@ -36,6 +38,7 @@ from watchkeeper.kube.events import ObjectRef
 from watchkeeper.runtime.metrics import NOT_READY, RECONCILES
 from watchkeeper.runtime.scheduler import Scheduler
 from watchkeeper.runtime.services import Services
+from watchkeeper.runtime.workloads import watched_resource
 
 LOGGER = logging.getLogger("watchkeeper.readiness")
 FIELD_MANAGER = "watchkeeper-readiness"
@@ -87,7 +90,10 @@ class ReadinessService:
         self._conditions: dict[str, tuple[str | None, list[Condition]]] = {}
         """key -> (resourceVersion, its conditions): parsed once per version."""
         self._dependents: dict[Identity, set[str]] = {}
-        """An object of ours -> the jobs of the objects that reference it."""
+        """An object of ours or a watched workload -> the jobs of the objects that reference
+        it."""
+        self._workloads: set[Identity] = set()
+        """The watched workloads now in the watch."""
         self._depends_on: dict[str, set[Identity]] = {}
         self._ready: dict[Identity, str | None] = {}
         """Each object's Ready status as last seen."""
@@ -117,7 +123,7 @@ class ReadinessService:
         recheck = self.services.config.recheck_interval
         if kind is ALERT:
             interval = timedelta(days=365)  # checked on change only
-        elif secrets or any(not _ours(r) for r in refs):
+        elif secrets or any(not _ours(r) and watched_resource(r) is None for r in refs):
             interval = timedelta(seconds=recheck)
         else:
             interval = timedelta(seconds=recheck * RECHECK_SELF_CONTAINED)
@@ -145,6 +151,19 @@ class ReadinessService:
         for dependent in self._dependents.get(identity, ()):
             self.scheduler.trigger(dependent)
 
+    def workload_seen(self, kind: str, namespace: str, name: str, present: bool) -> None:
+        """A watched workload was listed, changed or left the watch: check the objects that
+        reference it when it appears or goes."""
+        identity = (kind, namespace, name)
+        if (identity in self._workloads) == present:
+            return
+        if present:
+            self._workloads.add(identity)
+        else:
+            self._workloads.discard(identity)
+        for dependent in self._dependents.get(identity, ()):
+            self.scheduler.trigger(dependent)
+
     def _count(self, kind: KindDefinition, key: str, not_ready: bool) -> None:
         """Keep watchkeeper_objects_not_ready{kind} equal to the objects last found so."""
         keys = self._not_ready.setdefault(kind.kind, set())
@@ -155,10 +174,10 @@ class ReadinessService:
         NOT_READY.labels(kind.kind).set(len(keys))
 
     def _track(self, key: str, namespace: str, refs: Sequence[ObjectReference]) -> None:
-        """Remember which objects of ours `key` references."""
+        """Remember which objects of ours and which watched workloads `key` references."""
         for old in self._depends_on.pop(key, ()):
             self._dependents.get(old, set()).discard(key)
-        targets = {(r.kind, namespace, r.name) for r in refs if _ours(r)}
+        targets = {(r.kind, namespace, r.name) for r in refs if _ours(r) or watched_resource(r)}
         if targets:
             self._depends_on[key] = targets
         for target in targets:

@@ -52,6 +52,18 @@ SCALED_OBJECT = IndexedResource("keda.sh", "v1alpha1", "scaledobjects", SCALED_O
 AUTOSCALER_RESOURCES = (HPA, SCALED_OBJECT)
 
 
+def watched_resource(target: TargetRef | ObjectReference) -> IndexedResource | None:
+    """The watched workload kind `target` names, if it names one."""
+    return next(
+        (
+            r
+            for r in WORKLOAD_RESOURCES
+            if r.kind == target.kind and target.api_version == f"{r.group}/{r.version}"
+        ),
+        None,
+    )
+
+
 @dataclass(frozen=True)
 class Workload:
     """What scaling needs of a Deployment or StatefulSet."""
@@ -150,14 +162,7 @@ class WorkloadIndex:
     def workload(self, namespace: str, target: TargetRef | ObjectReference) -> Workload | None:
         """The target as last seen by the watch, if it is an indexed kind, exists and may be
         scaled; None means "ask the API server" (its answer says why not)."""
-        resource = next(
-            (
-                r
-                for r in WORKLOAD_RESOURCES
-                if r.kind == target.kind and target.api_version == f"{r.group}/{r.version}"
-            ),
-            None,
-        )
+        resource = watched_resource(target)
         if resource is None:
             return None
         found = list(self._indexes.get(resource.index, {}).get((namespace, target.name), ()))
