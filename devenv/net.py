@@ -1,21 +1,41 @@
 """Loopback networking helpers: free ports, readiness polling, HTTP probes."""
 
+import random
 import socket
 import ssl
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 
 LOOPBACK = "127.0.0.1"
 
 
+def _ephemeral_start() -> int:
+    """The first port the kernel hands out to outgoing connections (Linux; else 32768)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now, below the
+    ephemeral range: a port the kernel picked for a listener could be taken by any
+    process's outgoing connection before our server binds it (seen: an operator's
+    /metrics port in a full parallel test run)."""
+    low, high = 20000, _ephemeral_start()
+    for _ in range(100):
+        port = random.randrange(low, high) if high > low else 0
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind((LOOPBACK, port))
+            except OSError:
+                continue
+            chosen: int = sock.getsockname()[1]
+            return chosen
+    raise OSError("no free port below the ephemeral range")
 
 
 def poll(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
