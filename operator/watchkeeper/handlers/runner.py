@@ -8,12 +8,10 @@ kopf's peering, so every replica runs standalone and keeps its caches warm."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 import kopf
-import uvloop
 
 from watchkeeper.handlers import acknowledgement, objects, workloads
 from watchkeeper.handlers.sharding import shard_filter
@@ -101,15 +99,11 @@ def run_operator(config: OperatorConfig, verbose: bool = False, log_format: str 
     if not verbose:  # routine success is not news: kopf's per-handler and access lines
         for name in ("kopf.objects", "aiohttp.access"):
             logging.getLogger(name).setLevel(logging.WARNING)
-    # uvloop, as `kopf run` uses when it is installed: its event loop and sockets cost less
-    # CPU per evaluation than asyncio's (README, "Scale").
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        kopf.run(
-            loop=runner.get_loop(),
-            registry=registry,
-            standalone=True,
-            clusterwide=not config.namespaces,
-            namespaces=list(config.namespaces),
-            liveness_endpoint=config.liveness_endpoint,
-            memo=kopf.Memo(runtime=Runtime(config)),
-        )
+    kopf.run(
+        registry=registry,
+        standalone=True,
+        clusterwide=not config.namespaces,
+        namespaces=list(config.namespaces),
+        liveness_endpoint=config.liveness_endpoint,
+        memo=kopf.Memo(runtime=Runtime(config)),
+    )

@@ -14,7 +14,6 @@ import re
 import ssl
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -87,7 +86,8 @@ class _Connection(asyncio.Protocol):
         self._size = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
 
     def data_received(self, data: bytes) -> None:
         self.received = True
