@@ -42,7 +42,13 @@ from watchkeeper.engine.scaling_policy import (
     conflict_of,
     evaluate,
 )
-from watchkeeper.engine.scaling_state import persisted, resume, samples_of, significant
+from watchkeeper.engine.scaling_state import (
+    persisted,
+    resume,
+    samples_of,
+    significant,
+    worth_refreshing,
+)
 from watchkeeper.engine.scaling_windows import (
     Change,
     Sample,
@@ -1003,6 +1009,21 @@ def test_significant_ignores_values_that_move_every_evaluation():
     assert significant(first, horizon) == significant(policy.status, horizon)
     policy.step(15, 900)
     assert significant(first, horizon) != significant(policy.status, horizon)
+
+
+def test_a_heartbeat_rewrites_moving_values_not_the_newest_recommendations_time():
+    horizon = timedelta(minutes=5)
+    policy = Policy(make_spec(), current=3)
+    policy.step(15, 300)
+    written = persisted(policy.status, horizon)
+    policy.step(15, 300)  # nothing moved but the clock
+    held = persisted(policy.status, horizon)
+    assert held.recommendations[-1].time != written.recommendations[-1].time
+    assert not worth_refreshing(held, written)
+    assert resume(written, policy.now).recommendations == held.recommendations
+    policy.step(15, 305)  # a metric value moved (not enough to change the decision)
+    assert significant(policy.status, horizon) == significant(written, horizon)
+    assert worth_refreshing(persisted(policy.status, horizon), written)
 
 
 def test_resume_takes_the_newest_recommendation_to_have_held_until_now():

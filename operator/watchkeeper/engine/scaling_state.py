@@ -202,6 +202,19 @@ def significant_part(written: ScalingPolicyStatus) -> dict[str, Any]:
     return data
 
 
+def worth_refreshing(new: ScalingPolicyStatus, written: ScalingPolicyStatus) -> bool:
+    """Whether a heartbeat should write `new` (persisted) over the `written` status: only
+    when it differs in more than the time of its newest recommendation, a time that
+    `resume` takes to hold until now anyway. So a policy whose metrics hold still is not
+    rewritten every heartbeat."""
+    if new.recommendations and written.recommendations:
+        newest = new.recommendations[-1].model_copy(
+            update={"time": written.recommendations[-1].time}
+        )
+        new = new.model_copy(update={"recommendations": [*new.recommendations[:-1], newest]})
+    return new != written
+
+
 def resume(status: ScalingPolicyStatus, now: datetime) -> ScalingPolicyStatus:
     """The status as read back after a restart: the newest recommendation is taken to have
     held until now (its stored time is only as fresh as the last write), which can only

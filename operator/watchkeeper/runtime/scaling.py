@@ -40,6 +40,7 @@ from watchkeeper.engine.scaling_state import (
     resume,
     significant,
     significant_part,
+    worth_refreshing,
 )
 from watchkeeper.kube.calls import KubeError
 from watchkeeper.kube.events import ObjectRef
@@ -355,20 +356,17 @@ class PolicyDaemon:
 
     async def _write(self, force: bool = False) -> None:
         """Apply our part of the status when a significant part changed, or when the
-        heartbeat (or `force`) is due and anything at all changed."""
+        heartbeat (or `force`) is due and a value changed (see `worth_refreshing`)."""
         if self.status is None:
             return
         _, live, live_significant = self._parsed_status()
         new = persisted(_own(self.status), self._horizon)
         due = force or time.monotonic() - self.written_at >= self.config.status_heartbeat
-        if significant_part(new) == live_significant and (not due or new == _own(live)):
+        changed = significant_part(new) != live_significant
+        if not changed and not (due and worth_refreshing(new, _own(live))):
             return
-        fields = new.model_dump(
-            by_alias=True,
-            mode="json",
-            exclude_none=True,
-            exclude={"observed_generation", "floors"},
-        )
+        exclude = {"observed_generation", "floors"}
+        fields = new.model_dump(by_alias=True, mode="json", exclude_none=True, exclude=exclude)
         try:
             await self.kube.apply_status(
                 SCALING_POLICY, self.namespace, self.name, fields, manager=FIELD_MANAGER
