@@ -322,7 +322,8 @@ class PolicyDaemon:
         values = [self._read(conn, m.query, now) for m in spec.metrics]
         if cost_query:
             values.append(self._read(conn, cost_query, now))
-        answers = await asyncio.gather(*values)
+        # One query (the common case) is awaited as it is: a gather would make it a task.
+        answers = [await values[0]] if len(values) == 1 else await asyncio.gather(*values)
         names = [m.name for m in spec.metrics]
         readings = dict(zip(names, answers[: len(names)], strict=True))
         cost = answers[-1] if cost_query else None
