@@ -46,7 +46,7 @@ due by then (so no job starts more than MAX_WAKE_SLACK late), and thousands of j
 over their interval cost a few wake-ups a second, not one each. Waking is most of what a
 scheduled run costs besides its own work, and runs started together find the interpreter's
 code and data still in the CPU's caches: 1,000 idle ScalingPolicies at 15 s took 5.1-5.9 s
-of CPU a minute with 20 ms of slack and 2.4-2.7 s with 250 ms (README, "Scale"). A triggered
+of CPU a minute with 20 ms of slack and 2.4-2.9 s with 250 ms (README, "Scale"). A triggered
 job starts at once."""
 OUTCOMES = ("ok", "cancelled", "unavailable", "rejected", "error")
 """How a run ended (watchkeeper_scheduler_runs_total's `outcome`)."""
