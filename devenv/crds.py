@@ -1,6 +1,8 @@
 """Install the project's CustomResourceDefinitions with kubectl and wait until served."""
 
+import json
 import subprocess
+import time
 from pathlib import Path
 
 from devenv.binaries import kubectl_binary
@@ -26,9 +28,34 @@ def apply_crds(kubeconfig: Path, crd_dir: Path, timeout: float = 60.0) -> list[s
             f"--filename={manifest}",
         )
         crds += [name for name in applied.split() if name.startswith(CRD_PREFIX)]
-    if crds:
-        kubectl(kubeconfig, "wait", "--for=condition=Established", f"--timeout={timeout:g}s", *crds)
+    wait_established(kubeconfig, crds, timeout)
     return crds
+
+
+def wait_established(kubeconfig: Path, crds: list[str], timeout: float = 60.0) -> None:
+    """Poll until every CRD in ``crds`` (``crd/NAME`` or bare names) is Established=True.
+
+    ``kubectl wait --for=condition=Established`` cannot be used: a CRD read before the API
+    server's establishing controller has run carries ``status.conditions: null``, and kubectl
+    fails on that instead of waiting.
+    """
+    deadline = time.monotonic() + timeout
+    pending = list(crds)
+    while pending:
+        pending = [crd for crd in pending if not _established(kubeconfig, crd)]
+        if pending and time.monotonic() > deadline:
+            raise DevEnvError(f"not Established within {timeout:g}s: {', '.join(pending)}")
+        if pending:
+            time.sleep(0.2)
+
+
+def _established(kubeconfig: Path, crd: str) -> bool:
+    name = crd if "/" in crd else f"crd/{crd}"
+    status = json.loads(kubectl(kubeconfig, "get", name, "--output=json")).get("status") or {}
+    return any(
+        condition.get("type") == "Established" and condition.get("status") == "True"
+        for condition in status.get("conditions") or []
+    )
 
 
 def kubectl(kubeconfig: Path, *args: str) -> str:

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from devenv.crds import wait_established
 from tests.kubectl import kubectl
 
 _CRD = {
@@ -50,7 +51,7 @@ def scaled_objects_served(kubeconfig: Path) -> Iterator[None]:
     """The ScaledObject kind is served inside the block, and not any more after it."""
     kubectl(kubeconfig, "apply", "-f", "-", manifest=_CRD)
     try:
-        kubectl(kubeconfig, "wait", "--for=condition=Established", "crd/scaledobjects.keda.sh")
+        wait_established(kubeconfig, ["scaledobjects.keda.sh"])
         yield
     finally:
         kubectl(kubeconfig, "delete", "crd", "scaledobjects.keda.sh", "--wait=true")

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
+from devenv.crds import wait_established
 from devenv.names import namespace_name
 from devenv.operator import OperatorProcess
 from devenv.prometheus import LocalPrometheus
@@ -125,9 +126,7 @@ def test_servicemonitor_and_rule_install_against_prometheus_operator_crds(
             "-f",
             str(crds / f"monitoring.coreos.com_{kind}.yaml"),
         )
-        kubectl(
-            kubeconfig, "wait", "--for=condition=Established", f"crd/{kind}.monitoring.coreos.com"
-        )
+        wait_established(kubeconfig, [f"{kind}.monitoring.coreos.com"])
     release = namespace_name("wkmon")
     values = tmp_path / "values.json"
     values.write_text(json.dumps({**MONITORING, "rbac": {"userRoles": False}}))
