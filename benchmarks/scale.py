@@ -20,10 +20,11 @@ expressions run side by side as one Prometheus rule group with the same interval
   operator CPU / Prometheus rule CPU.
 
 ScalingPolicies (``--scaling N[,N...]``): N Deployments (no controller-manager: /scale
-works on spec.replicas) and N ScalingPolicies (AverageValue 10 of their own series, at 10
-per replica: 1 replica, nothing to do). Idle window: operator CPU, RSS, API traffic; then
-``--probes`` series jump to 30 and the time until their Deployment's spec.replicas
-changes is measured (bar: one interval + 1 s; it includes up to 1 s of scrape delay).
+works on spec.replicas), ``--pods-per-workload`` pods of each (1), made Running and Ready
+by the benchmark as there is no kubelet, and N ScalingPolicies (AverageValue 10 of their
+own series, at 10 per replica: 1 replica, nothing to do). Idle window: operator CPU, RSS,
+API traffic; then ``--probes`` series jump to 30 and the time until their Deployment's
+spec.replicas changes is measured (bar: one interval + 1 s; it includes up to 1 s of scrape delay).
 Before the scheduler's run counter exists, evaluations are estimated from the GETs of
 /scale (marked "~"; the reference re-check reads /scale too, so it over-counts).
 
@@ -69,6 +70,7 @@ from benchmarks.scale_stack import (
     Options,
     Stack,
     create_all,
+    create_ready_pods,
     custom,
     duration_text,
     first_evaluations,
@@ -258,6 +260,8 @@ def run_scaling(n: int, options: Options) -> ScalingRow:
             [partial(create_deployment, i) for i in range(n)],
             "Deployments",
         )
+        workloads = [(spaces[i % len(spaces)], deployment_name(i)) for i in range(n)]
+        create_ready_pods(options, api, workloads)
         create_all(
             options.create_threads,
             [partial(create_policy, i) for i in range(n)],
@@ -363,6 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             scrape_every=args.scrape_every,
             profile=args.profile,
             breakdown=args.breakdown,
+            pods_per_workload=args.pods_per_workload,
             extra={"scaling_interval": args.scaling_interval},
         )
         alert_rows: list[AlertRow] = []

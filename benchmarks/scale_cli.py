@@ -60,6 +60,13 @@ def build_parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument(
         "--firing", type=float, default=0.1, help="fraction of policies that breach"
     )
+    parser.add_argument(
+        "--pods-per-workload",
+        type=int,
+        default=1,
+        help="Running and Ready pods per Deployment (1, as its replicas: 1): what the "
+        "HPA's ready-pod count reads, through the pod watch",
+    )
     parser.add_argument("--probes", type=int, default=10, help="ScalingPolicies whose metric jumps")
     parser.add_argument("--create-threads", type=int, default=8, help="parallel creates")
     parser.add_argument(

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
@@ -57,6 +58,7 @@ class Options:
     interval, so the exposition costs what it costs in production."""
     profile: bool = False
     breakdown: bool = False
+    pods_per_workload: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -192,6 +194,34 @@ def namespaces(api: client.ApiClient, count: int, shards: int = 1) -> list[str]:
         spread = Counter(namespace_shard(name, shards) for name in names)
         print(f"  namespaces per shard: {' / '.join(str(spread[i]) for i in range(shards))}")
     return names
+
+
+def create_ready_pods(
+    options: Options, api: client.ApiClient, workloads: Sequence[tuple[str, str]]
+) -> None:
+    """`options.pods_per_workload` Running and Ready pods of each (namespace, name)
+    Deployment, labelled ``app=<name>`` as its selector is."""
+    count = options.pods_per_workload
+    calls = [
+        partial(ready_pod, api, namespace, f"{name}-{k}", {"app": name})
+        for namespace, name in workloads
+        for k in range(count)
+    ]
+    create_all(options.create_threads, calls, "Running and Ready pods")
+
+
+def ready_pod(api: client.ApiClient, namespace: str, name: str, labels: dict[str, str]) -> object:
+    """Create a bare pod and mark it Running and Ready, as a kubelet would (there is none)."""
+    core = client.CoreV1Api(api)
+    container = client.V1Container(name="app", image="registry.invalid/app")
+    body = client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name, labels=labels),
+        spec=client.V1PodSpec(containers=[container]),
+    )
+    core.create_namespaced_pod(namespace, body)
+    ready = {"type": "Ready", "status": "True"}
+    status = {"status": {"phase": "Running", "conditions": [ready]}}
+    return core.patch_namespaced_pod_status(name, namespace, status)
 
 
 def custom(api: client.ApiClient, namespace: str, plural: str, body: dict[str, Any]) -> object:
