@@ -14,7 +14,7 @@ its /scale subresource as before, so its error names the real reason."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ from watchkeeper.kube.access import ReferencePolicy, target_allowed
 from watchkeeper.kube.scale import HPA_KIND, SCALED_OBJECT_KIND, Autoscaler, Scale
 from watchkeeper.kube.selectors import LabelSelector, SelectorError, from_spec, parse
 
-Index = Mapping[Any, Iterable[Any]]
+Index = Mapping[Any, Collection[Any]]
 """A kopf index: key -> the values of every object that produced that key."""
 
 
@@ -111,15 +111,19 @@ class PodRecord:
     ready: bool
 
 
-def pod_entry(body: Mapping[str, Any]) -> dict[str, PodRecord]:
-    """The index entry of a pod: its namespace -> labels and readiness, as the HPA counts
-    it (phase Running and condition Ready True)."""
+def pod_entry(body: Mapping[str, Any]) -> dict[Any, PodRecord]:
+    """The index entries of a pod: its labels and readiness, as the HPA counts it (phase
+    Running and condition Ready True), under its namespace and under (namespace, key,
+    value) for each of its labels, so that a selector's pods are found through one of its
+    terms instead of by going through every pod of the namespace."""
     metadata, status = body["metadata"], body.get("status") or {}
     ready = status.get("phase") == "Running" and any(
         c.get("type") == "Ready" and c.get("status") == "True"
         for c in status.get("conditions") or []
     )
-    return {metadata["namespace"]: PodRecord(dict(metadata.get("labels") or {}), ready)}
+    namespace, labels = metadata["namespace"], dict(metadata.get("labels") or {})
+    record = PodRecord(labels, ready)
+    return {namespace: record} | {(namespace, key, value): record for key, value in labels.items()}
 
 
 @dataclass(frozen=True)
@@ -172,12 +176,20 @@ class WorkloadIndex:
         return workload
 
     def pods(self, namespace: str, selector: LabelSelector) -> PodCount:
-        """The watched pods of a namespace that `selector` matches (the HPA's pod lister)."""
-        matched = [
-            pod
-            for pod in self._indexes.get(PODS.index, {}).get(namespace, ())
-            if selector.matches(pod.labels)
-        ]
+        """The watched pods of a namespace that `selector` matches (the HPA's pod lister),
+        looked up through the selector's narrowest `In` term when it has one."""
+        index = self._indexes.get(PODS.index, {})
+        terms = (
+            [index.get((namespace, term.key, value), ()) for value in term.values]
+            for term in selector.requirements
+            if term.operator == "In"
+        )
+        candidates = min(
+            terms,
+            key=lambda stores: sum(len(store) for store in stores),
+            default=[index.get(namespace, ())],
+        )
+        matched = [pod for store in candidates for pod in store if selector.matches(pod.labels)]
         return PodCount(len(matched), sum(1 for pod in matched if pod.ready))
 
     def autoscalers(self, namespace: str) -> list[Autoscaler]:
