@@ -13,7 +13,7 @@ from typing import Any
 
 import kopf
 
-from watchkeeper.handlers import acknowledgement, objects, workloads
+from watchkeeper.handlers import acknowledgement, kopf_toggles, objects, workloads
 from watchkeeper.handlers.sharding import shard_filter
 from watchkeeper.kube.access import ALLOW_SCALING_LABEL, ALLOWED, ReferencePolicy
 from watchkeeper.runtime.app import Runtime
@@ -81,6 +81,7 @@ async def _cleanup(memo: kopf.Memo, **_: Any) -> None:
 
 def run_operator(config: OperatorConfig, verbose: bool = False, log_format: str = "text") -> None:
     """Run until interrupted."""
+    kopf_toggles.install()  # before kopf builds its index barrier
     registry = kopf.OperatorRegistry()
     kopf.on.startup(registry=registry)(_configure)
     kopf.on.cleanup(registry=registry)(_cleanup)
