@@ -2,11 +2,11 @@
 
 import json
 import subprocess
-import time
 from pathlib import Path
 
 from devenv.binaries import kubectl_binary
 from devenv.errors import DevEnvError
+from devenv.net import poll
 
 CRD_PREFIX = "customresourcedefinition."
 
@@ -39,14 +39,14 @@ def wait_established(kubeconfig: Path, crds: list[str], timeout: float = 60.0) -
     server's establishing controller has run carries ``status.conditions: null``, and kubectl
     fails on that instead of waiting.
     """
-    deadline = time.monotonic() + timeout
     pending = list(crds)
-    while pending:
-        pending = [crd for crd in pending if not _established(kubeconfig, crd)]
-        if pending and time.monotonic() > deadline:
-            raise DevEnvError(f"not Established within {timeout:g}s: {', '.join(pending)}")
-        if pending:
-            time.sleep(0.2)
+
+    def all_established() -> bool:
+        pending[:] = [crd for crd in pending if not _established(kubeconfig, crd)]
+        return not pending
+
+    if not poll(all_established, timeout, interval=0.2):
+        raise DevEnvError(f"not Established within {timeout:g}s: {', '.join(pending)}")
 
 
 def _established(kubeconfig: Path, crd: str) -> bool:
